@@ -9,7 +9,9 @@ Canonical form (what :func:`polygons_to_sequence` produces from any polygons):
   * each contour starts at its vertex nearest the image's top-left corner (0, 0);
   * parts are ordered by that distance (holes of a part likewise);
   * every contour is resampled by arc length from its start vertex; ``num_vertices`` is the total
-    over all contours, shared by perimeter with at least 3 per contour. If the budget cannot give
+    over all contours, shared by perimeter with at least 3 per contour. A contour with no more
+    vertices than its share keeps them all (corners of a box or an L survive) and the extra
+    points subdivide its edges by length; a longer one gets equally spaced points. If the budget cannot give
     3 to each, the smallest holes are dropped first, then the smallest parts.
 """
 from typing import Dict, List, Sequence, Tuple
@@ -46,33 +48,50 @@ def _start_at_top_left(p: np.ndarray) -> np.ndarray:
     return np.roll(p, -i, axis=0)
 
 
-def resample_contour(points: np.ndarray, n: int) -> np.ndarray:
-    """Resample a closed contour ``(N, 2)`` to ``n`` points equally spaced by arc length.
-
-    The first output point is ``points[0]``; the direction of travel is kept.
-    """
-    p = np.asarray(points, dtype=np.float64)
-    closed = np.concatenate([p, p[:1]], axis=0)
+def _uniform_arc(closed: np.ndarray, n: int) -> np.ndarray:
+    """``n`` points equally spaced by arc length on the closed polyline ``closed`` (N+1, 2)."""
     seg = np.linalg.norm(np.diff(closed, axis=0), axis=1)
     cum = np.concatenate([[0.0], np.cumsum(seg)])
-    total = cum[-1]
-    if total <= 0:
-        return np.repeat(p[:1], n, axis=0)
-    s = np.arange(n, dtype=np.float64) * (total / n)
+    s = np.arange(n, dtype=np.float64) * (cum[-1] / n)
     idx = np.clip(np.searchsorted(cum, s, side='right') - 1, 0, len(seg) - 1)
     t = (s - cum[idx]) / np.maximum(seg[idx], 1e-12)
     return closed[idx] + t[:, None] * (closed[idx + 1] - closed[idx])
 
 
-def _allocate(perims: Sequence[float], total: int) -> List[int]:
-    """Share ``total`` vertices by perimeter, at least 3 each (caller ensures 3 * len <= total)."""
-    perims = np.asarray(perims, dtype=np.float64)
-    ideal = total * perims / perims.sum()
-    n = np.maximum(MIN_CONTOUR_VERTICES, np.floor(ideal)).astype(np.int64)
+def resample_contour(points: np.ndarray, n: int, keep_vertices: bool = True) -> np.ndarray:
+    """Resample a closed contour ``(N, 2)`` to ``n`` points by arc length.
+
+    The first output point is ``points[0]`` and the direction of travel is kept. With
+    ``keep_vertices`` and ``N <= n`` every input vertex is kept and the other ``n - N`` points
+    are shared among the edges by length (each edge evenly subdivided), so corners survive (a box
+    stays exactly its box); otherwise the ``n`` points are equally spaced along the perimeter.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    closed = np.concatenate([p, p[:1]], axis=0)
+    seg = np.linalg.norm(np.diff(closed, axis=0), axis=1)
+    if seg.sum() <= 0:
+        return np.repeat(p[:1], n, axis=0)
+    if not keep_vertices or len(p) > n:
+        return _uniform_arc(closed, n)
+    per_edge = _allocate(seg, n, minimum=1)
+    out = []
+    for i, k in enumerate(per_edge):
+        t = np.arange(k, dtype=np.float64)[:, None] / k
+        out.append(closed[i] + t * (closed[i + 1] - closed[i]))
+    return np.concatenate(out, axis=0)
+
+
+def _allocate(lengths: Sequence[float], total: int,
+              minimum: int = MIN_CONTOUR_VERTICES) -> List[int]:
+    """Share ``total`` points in proportion to ``lengths``, at least ``minimum`` each (the caller
+    ensures ``minimum * len(lengths) <= total``); largest-remainder rounding."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    ideal = total * lengths / max(lengths.sum(), 1e-12)
+    n = np.maximum(minimum, np.floor(ideal)).astype(np.int64)
     while n.sum() < total:
         n[int(np.argmax(ideal - n))] += 1
     while n.sum() > total:
-        cand = np.where(n > MIN_CONTOUR_VERTICES, n - ideal, -np.inf)
+        cand = np.where(n > minimum, n - ideal, -np.inf)
         n[int(np.argmax(cand))] -= 1
     return n.tolist()
 
@@ -135,8 +154,11 @@ def _fit_budget(parts: List[Dict], num_vertices: int) -> List[Dict]:
 
 
 def polygons_to_sequence(parts: List[Dict], img_hw: Tuple[int, int], num_vertices: int = 64,
-                         with_holes: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+                         with_holes: bool = True,
+                         keep_vertices: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """Encode polygons (pixel units of an ``img_hw`` image) as a token sequence.
+
+    ``keep_vertices``: see :func:`resample_contour` (False = strictly equal arc-length spacing).
 
     Returns:
         ``tokens`` int64 ``(T,)`` and ``coords`` float32 ``(T, 2)``, normalised xy in [0, 1].
@@ -164,7 +186,7 @@ def polygons_to_sequence(parts: List[Dict], img_hw: Tuple[int, int], num_vertice
             tokens.append(sep)
             coords.append(np.zeros((1, 2)))
         tokens.extend([TOKEN_COORD] * n)
-        coords.append(resample_contour(pts, n))
+        coords.append(resample_contour(pts, n, keep_vertices))
     tokens.append(TOKEN_END)
     coords.append(np.zeros((1, 2)))
     coords = np.concatenate(coords, axis=0) / np.array([w, h])
@@ -172,8 +194,8 @@ def polygons_to_sequence(parts: List[Dict], img_hw: Tuple[int, int], num_vertice
             np.clip(coords, 0.0, 1.0).astype(np.float32))
 
 
-def mask_to_sequence(mask: np.ndarray, num_vertices: int = 64,
-                     with_holes: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+def mask_to_sequence(mask: np.ndarray, num_vertices: int = 64, with_holes: bool = True,
+                     keep_vertices: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """Trace ``mask`` (H, W) and encode it, normalised by the mask's own size.
 
     Raises:
@@ -183,7 +205,7 @@ def mask_to_sequence(mask: np.ndarray, num_vertices: int = 64,
     parts = mask_to_polygons(mask, with_holes=with_holes)
     if not parts:
         raise ValueError('mask_to_sequence: the mask is empty')
-    return polygons_to_sequence(parts, mask.shape[:2], num_vertices, with_holes)
+    return polygons_to_sequence(parts, mask.shape[:2], num_vertices, with_holes, keep_vertices)
 
 
 def box_to_polygons(box_xyxy) -> List[Dict]:

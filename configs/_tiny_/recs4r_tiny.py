@@ -1,0 +1,129 @@
+# Tiny RECS4R for CPU tests: ResNet-18 with 8 base channels, a 1-layer random BERT
+# (BertConfig + the vocabulary next to this file, no download), width 32, 64x64 inputs,
+# 16 vertices. Override the dataset part (the `*_dataloader`/`*_evaluator` dicts) freely.
+_base_ = ['../_base_/default_runtime.py']
+
+embed_dims = 32
+num_vertices = 16
+img_scale = (64, 64)
+vocab_file = '{{ fileDirname }}/bert_tiny_vocab.txt'
+
+model = dict(
+    type='RECS4R',
+    data_preprocessor=dict(
+        type='DetDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_size_divisor=32),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        base_channels=8,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        zero_init_residual=False,
+        style='pytorch',
+        init_cfg=None),
+    text_encoder=dict(
+        type='BertTextEncoder',
+        name_or_path=None,
+        bert_config=dict(
+            vocab_size=256,
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=32),
+        vocab_file=vocab_file,
+        max_tokens=20,
+        out_channels=embed_dims),
+    neck=dict(
+        type='CIMF',
+        in_channels=[8, 16, 32, 64],
+        cm_channels=embed_dims // 4,
+        working_level=1,  # stride 8: 8x8 tokens at 64x64
+        text_channels=embed_dims,
+        num_heads=2),
+    encoder=dict(
+        type='MultimodalFusionEncoder',
+        embed_dims=embed_dims,
+        num_layers=1,
+        num_heads=2,
+        ffn_dims=64,
+        dropout=0.0),
+    head=dict(
+        type='LUCDPHead',
+        embed_dims=embed_dims,
+        num_layers=2,
+        num_heads=2,
+        ffn_dims=64,
+        dropout=0.0,
+        grid_size=16,
+        max_len=num_vertices + 8,
+        loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        loss_l1=dict(type='L1Loss', loss_weight=1.0),
+        loss_smooth_l2=dict(type='SmoothL2Loss', beta=0.05, loss_weight=1.0),
+        loss_coarse_l1=dict(type='L1Loss', loss_weight=0.1),
+        loss_coarse_giou=dict(type='GIoULoss', loss_weight=0.1),
+        loss_gcl=dict(type='GradientConsistencyLoss', loss_weight=0.1),
+        gcl_raster_size=32),
+    rce=dict(type='RCE', embed_dims=embed_dims, num_heads=2, pool_size=4),
+    refine=dict(enable=True, input_size=32, margin=0.2, min_size=8, train_crop='gt_jitter'),
+    num_vertices=num_vertices,
+    with_holes=True,
+    coarse_seq_loss_weight=1.0,
+    test_cfg=dict(use_cache=True))
+
+# ---- data (placeholders meant to be overridden; the pipeline is the contract's)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadRECSAnnotations'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',
+                    'box_only'))
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadRECSAnnotations'),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',
+                    'box_only'))
+]
+dataset_type = 'RefDIORDataset'
+data_root = 'data/tiny_refdior/'
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', test_mode=True,
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='RECSMetric')
+test_evaluator = val_evaluator
+
+# ---- short schedule
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0),
+    clip_grad=dict(max_norm=1.0, norm_type=2))
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=1)]
+default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
+                     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))

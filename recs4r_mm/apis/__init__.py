@@ -1,0 +1,3 @@
+from .inferencer import RECSInferencer
+
+__all__ = ['RECSInferencer']

@@ -1,0 +1,172 @@
+"""Single-image (or batched) referring inference in mmengine's BaseInferencer style.
+
+    >>> from recs4r_mm.apis import RECSInferencer
+    >>> infer = RECSInferencer(model='configs/recs4r_tiny_synthetic.py', weights='best.pth')
+    >>> out = infer('scene.png', 'the large storage tank on the left', out_dir='out/')
+    >>> out['predictions'][0]['bbox'], out['predictions'][0]['polygons']
+"""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Union
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.dataset import Compose
+from mmengine.infer import BaseInferencer
+
+from ..registry import VISUALIZERS
+
+InputImage = Union[str, np.ndarray]
+
+# Transforms of a test pipeline that need annotations; inference drops them.
+_ANNOTATION_TRANSFORMS = ('LoadAnnotations', 'LoadRECSAnnotations', 'ContourTarget')
+
+
+def _is_transform(step, names):
+    kind = step.get('type', '')
+    kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return kind.split('.')[-1] in names
+
+
+class RECSInferencer(BaseInferencer):
+    """Image + referring expression -> polygons, box, mask and score.
+
+    Args:
+        model (str | Config): a config (path or object) whose ``test_dataloader`` pipeline is used.
+        weights (str, optional): a checkpoint. A checkpoint whose weights do not fit the config
+            raises a ``RuntimeError`` naming both.
+        device (str, optional): ``'cpu'``, ``'cuda'`` ... (default: cuda when available).
+    """
+    visualize_kwargs = {'show', 'wait_time', 'draw_pred', 'img_out_dir'}
+    postprocess_kwargs = {'return_datasamples', 'pred_out_dir'}
+
+    def __init__(self, model, weights: Optional[str] = None, device: Optional[str] = None,
+                 scope: Optional[str] = 'mmdet', show_progress: bool = False):
+        if weights is not None and not osp.isfile(weights):
+            raise FileNotFoundError(f'checkpoint {weights} does not exist')
+        super().__init__(model=model, weights=weights, device=device, scope=scope,
+                         show_progress=show_progress)
+
+    # -- set-up --------------------------------------------------------------------------------
+    def _load_weights_to_model(self, model, checkpoint, cfg):
+        if checkpoint is None:
+            return super()._load_weights_to_model(model, checkpoint, cfg)
+        state = checkpoint.get('state_dict', checkpoint)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        mismatched = [k for k, v in state.items()
+                      if k in model.state_dict() and model.state_dict()[k].shape != v.shape]
+        if missing or unexpected or mismatched:
+            raise RuntimeError(
+                f'the checkpoint does not match the config {cfg.filename!r}: '
+                f'{len(missing)} missing, {len(unexpected)} unexpected, {len(mismatched)} '
+                f'mismatched keys (e.g. {(missing + unexpected + mismatched)[:3]})')
+        meta = checkpoint.get('meta', {})
+        model.dataset_meta = meta.get('dataset_meta', {'classes': ('object', )})
+
+    def _init_pipeline(self, cfg) -> Compose:
+        steps = [dict(step) for step in cfg.test_dataloader.dataset.pipeline
+                 if not _is_transform(step, _ANNOTATION_TRANSFORMS)]
+        if not steps or 'Load' not in str(steps[0].get('type')):
+            raise ValueError(f'{cfg.filename}: the test pipeline must start with an image loader')
+        steps[0] = dict(type='mmdet.InferencerLoader')  # accepts paths and arrays
+        return Compose(steps)
+
+    def _init_visualizer(self, cfg):
+        return VISUALIZERS.build(dict(type='RECSLocalVisualizer', name=f'recs_infer_{id(self)}'))
+
+    # -- call ----------------------------------------------------------------------------------
+    @staticmethod
+    def _pair_inputs(images, texts) -> List[Dict]:
+        if isinstance(images, (str, np.ndarray)):
+            images, texts = [images], [texts]
+        elif isinstance(texts, str):
+            texts = [texts] * len(images)
+        if len(images) != len(texts):
+            raise ValueError(f'got {len(images)} images but {len(texts)} expressions')
+        pairs = []
+        for image, text in zip(images, texts):
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f'empty referring expression for image {image if isinstance(image, str) else "array"}')
+            if isinstance(image, str):
+                if not osp.isfile(image):
+                    raise FileNotFoundError(f'image {image} does not exist')
+                if mmcv.imread(image) is None:
+                    raise ValueError(f'image {image} cannot be read as an image')
+                pairs.append(dict(img_path=image, text=text.strip()))
+            else:
+                pairs.append(dict(img=mmcv.imconvert(image, 'rgb', 'bgr') if image.ndim == 3
+                                  else image, text=text.strip()))
+        return pairs
+
+    def __call__(self, images: Union[InputImage, Sequence[InputImage]],
+                 texts: Union[str, Sequence[str]], batch_size: int = 1,
+                 out_dir: Optional[str] = None, show: bool = False,
+                 return_datasamples: bool = False) -> dict:
+        """Run on one image + expression, or on lists of them (images as paths or RGB arrays).
+
+        Returns ``dict(predictions=[dict(polygons, bbox, score, mask), ...],
+        visualization=[RGB arrays])``; with ``out_dir``, also writes ``vis/<name>.png`` and
+        ``preds/<name>.json`` there.
+        """
+        pairs = self._pair_inputs(images, texts)
+        img_out = osp.join(out_dir, 'vis') if out_dir else ''
+        pred_out = osp.join(out_dir, 'preds') if out_dir else ''
+        samples = []
+        for data in self.preprocess(pairs, batch_size=batch_size):
+            samples.extend(self.forward(data[1] if isinstance(data, tuple) else data))
+        visualization = self.visualize(pairs, samples, show=show, img_out_dir=img_out)
+        return self.postprocess(samples, visualization, return_datasamples=return_datasamples,
+                                pred_out_dir=pred_out)
+
+    def preprocess(self, inputs, batch_size=1, **kwargs):
+        for start in range(0, len(inputs), batch_size):
+            chunk = [self.pipeline(dict(item)) for item in inputs[start:start + batch_size]]
+            yield self.collate_fn(chunk)
+
+    @torch.no_grad()
+    def forward(self, inputs, **kwargs):
+        return self.model.test_step(inputs)
+
+    def visualize(self, inputs, preds, show=False, wait_time=0, draw_pred=True, img_out_dir=''):
+        drawings = []
+        for i, (item, sample) in enumerate(zip(inputs, preds)):
+            if 'img_path' in item:
+                image = mmcv.imread(item['img_path'], channel_order='rgb')
+                name = osp.splitext(osp.basename(item['img_path']))[0]
+            else:
+                image = mmcv.imconvert(item['img'], 'bgr', 'rgb') if item['img'].ndim == 3 \
+                    else item['img']
+                name = f'{i:06d}'
+            out_file = osp.join(img_out_dir, f'{name}_{i}.png') if img_out_dir else None
+            drawings.append(self.visualizer.add_datasample(
+                name, image, sample, draw_gt=False, draw_pred=draw_pred, show=show,
+                wait_time=wait_time, out_file=out_file))
+        return drawings
+
+    @staticmethod
+    def pred_to_dict(sample) -> dict:
+        """One DetDataSample -> a JSON-able dict (polygons, bbox, score) plus the mask array."""
+        pred = sample.pred_instances
+        parts = pred.polygons[0] if len(pred.polygons) else []
+        return dict(
+            text=sample.metainfo.get('text', ''),
+            bbox=[float(v) for v in pred.bboxes[0].tolist()],
+            score=float(pred.scores[0]),
+            polygons=[dict(outer=np.asarray(p['outer']).round(2).tolist(),
+                           holes=[np.asarray(h).round(2).tolist() for h in p.get('holes', [])])
+                      for p in parts],
+            mask=pred.masks[0].cpu().numpy() if isinstance(pred.masks, torch.Tensor)
+            else np.asarray(pred.masks[0]))
+
+    def postprocess(self, preds, visualization, return_datasamples=False, pred_out_dir=''):
+        results = [self.pred_to_dict(s) for s in preds]
+        if pred_out_dir:
+            import json
+            mmcv.mkdir_or_exist(pred_out_dir)
+            for i, (sample, res) in enumerate(zip(preds, results)):
+                name = osp.splitext(osp.basename(sample.metainfo.get('img_path') or f'{i:06d}'))[0]
+                with open(osp.join(pred_out_dir, f'{name}_{i}.json'), 'w') as f:
+                    json.dump({k: v for k, v in res.items() if k != 'mask'}, f, indent=1)
+        out = dict(predictions=preds if return_datasamples else results,
+                   visualization=visualization)
+        return out

@@ -1,0 +1,17 @@
+"""RECS datasets (one sample per image, expression, target) and their pipeline steps."""
+from .base_referring import BaseReferringDataset
+from .dior_rsvg import DIORRSVGDataset
+from .folder_base import IdFolderDataset
+from .mask_io import decode_mask, mask_annotation_area, read_mask_file, unwrap_segmentation
+from .phrase_json import PhraseJsonDataset, RefDIORDataset
+from .refer import ReferDataset, RRSISDDataset
+from .refsegrs import RefSegRSDataset
+from .rrsisd_txt import RRSISDTxtDataset
+from .transforms import CleanText, ContourTarget, LoadRECSAnnotations
+
+__all__ = [
+    'BaseReferringDataset', 'IdFolderDataset', 'ReferDataset', 'RRSISDDataset',
+    'RRSISDTxtDataset', 'PhraseJsonDataset', 'RefDIORDataset', 'RefSegRSDataset',
+    'DIORRSVGDataset', 'LoadRECSAnnotations', 'CleanText', 'ContourTarget', 'decode_mask',
+    'mask_annotation_area', 'read_mask_file', 'unwrap_segmentation'
+]

@@ -1,0 +1,207 @@
+"""Common machinery of every referring dataset: one sample per (image, expression, target).
+
+A subclass only parses its on-disk format into *ref records* (:meth:`load_refs`); this class
+validates them (skip-and-count bad records, ONE warning line per dataset), expands them into
+samples and, in training mode, picks one expression per ref each time a sample is fetched.
+
+A ref record is a dict with
+    ``img_path`` (str), ``img_id``, ``ref_id``, ``height``/``width`` (int, optional),
+    ``bbox`` ([x1, y1, x2, y2] in pixels, or None to derive it from the mask when loaded),
+    ``mask`` (COCO polygons ``[[x, y, ...], ...]``, an RLE dict, a mask file path, or None),
+    ``box_only`` (bool), ``category`` (str, '' if unknown),
+    ``sentences`` (list of ``(sent_id, text)``).
+"""
+import logging
+import os.path as osp
+import random
+from collections import Counter
+from typing import Dict, Iterable, List, Optional
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from .mask_io import mask_annotation_area
+
+
+def require_path(path: str, what: str = 'file') -> str:
+    """Return ``path``; raise ``FileNotFoundError`` naming it when it does not exist."""
+    if not osp.exists(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    return path
+
+
+def read_image_size(path: str):
+    """``(height, width)`` from the image header (PIL, no full decode).
+
+    Raises:
+        FileNotFoundError / OSError naming ``path`` when it is missing or unreadable.
+    """
+    from PIL import Image
+    require_path(path, 'image file')
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Exception as e:  # noqa: BLE001 - re-raised with the path
+        raise OSError(f'cannot read image {path}: {e}') from e
+    return int(h), int(w)
+
+
+class BaseReferringDataset(BaseDataset):
+    """Base class of the RECS datasets.
+
+    Args:
+        sample_one_expression (bool): training mode: one sample per *ref*; each fetch picks one
+            of its expressions at random (a fresh choice every epoch). False (evaluation): one
+            sample per expression. Defaults to ``not test_mode``.
+        min_mask_pixels (int): masks with fewer object pixels are degenerate (skipped when
+            validated at init; an error naming the file when found at load time).
+        bbox_tolerance (float): a box may exceed the image by this many pixels (it is then
+            clipped); further out, or with zero width/height, the record is skipped.
+        check_images (bool): read every image's header at init (size + readability); errors
+            name the file. Otherwise only existence is checked.
+        validate_masks (bool): for datasets whose masks are files, read every mask at init and
+            skip-and-count empty/degenerate ones (slow on big sets). When False they are checked
+            when loaded by ``LoadRECSAnnotations``, which raises an error naming the file.
+        mask_threshold (int): a mask-file pixel is object when its value is > this.
+        **kwargs: :class:`mmengine.dataset.BaseDataset` arguments.
+    """
+    METAINFO = dict(classes=('object', ), palette=[(220, 20, 60)])
+    MASK_FILES = False  # subclasses whose masks are files set True
+
+    def __init__(self,
+                 *args,
+                 sample_one_expression: Optional[bool] = None,
+                 min_mask_pixels: int = 3,
+                 bbox_tolerance: float = 2.0,
+                 check_images: bool = True,
+                 validate_masks: bool = False,
+                 mask_threshold: int = 0,
+                 **kwargs):
+        test_mode = kwargs.get('test_mode', False)
+        self.sample_one_expression = (not test_mode if sample_one_expression is None else
+                                      bool(sample_one_expression))
+        self.min_mask_pixels = int(min_mask_pixels)
+        self.bbox_tolerance = float(bbox_tolerance)
+        self.check_images = bool(check_images)
+        self.validate_masks = bool(validate_masks)
+        self.mask_threshold = int(mask_threshold)
+        self.skip_counts: Counter = Counter()
+        super().__init__(*args, **kwargs)
+
+    # ----------------------------------------------------------------- subclass API
+    def load_refs(self) -> Iterable[Dict]:
+        """Parse the on-disk format into ref records (see the module docstring)."""
+        raise NotImplementedError
+
+    def source_name(self) -> str:
+        """What to call this dataset in messages (annotation file by default)."""
+        return f'{type(self).__name__}({self.ann_file})'
+
+    # ----------------------------------------------------------------- validation
+    def _image_size(self, ref: Dict):
+        if ref.get('height') and ref.get('width'):
+            return int(ref['height']), int(ref['width'])
+        if self.check_images:
+            return read_image_size(ref['img_path'])
+        require_path(ref['img_path'], 'image file')
+        return None
+
+    def _check_bbox(self, bbox, hw) -> Optional[List[float]]:
+        """Clipped box, or None when degenerate or outside the image."""
+        b = np.asarray(bbox, dtype=np.float64).reshape(-1)
+        if b.size != 4 or not np.isfinite(b).all():
+            return None
+        x1, y1, x2, y2 = b.tolist()
+        if hw is not None:
+            h, w = hw
+            t = self.bbox_tolerance
+            if x1 < -t or y1 < -t or x2 > w + t or y2 > h + t:
+                return None
+            x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
+            y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
+        if x2 <= x1 or y2 <= y1:
+            return None
+        return [x1, y1, x2, y2]
+
+    def _validate(self, ref: Dict) -> Optional[str]:
+        """Fill in size/box of ``ref`` in place; return a skip reason or None if valid."""
+        hw = self._image_size(ref)
+        if hw is not None:
+            ref['height'], ref['width'] = hw
+        mask = ref.get('mask')
+        if not ref.get('box_only') and mask is None:
+            return 'missing mask'
+        if not ref.get('box_only') and (not isinstance(mask, str) or self.validate_masks):
+            area, mask_box = mask_annotation_area(mask, hw, self.mask_threshold)
+            if area < self.min_mask_pixels:
+                return 'empty or degenerate mask'
+            if ref.get('bbox') is None:
+                ref['bbox'] = mask_box
+        if ref.get('bbox') is not None:
+            bbox = self._check_bbox(ref['bbox'], hw)
+            if bbox is None:
+                b = np.asarray(ref['bbox'], dtype=np.float64).reshape(-1)
+                degenerate = b.size != 4 or b[2] <= b[0] or b[3] <= b[1]
+                return 'degenerate bbox' if degenerate else 'bbox outside the image'
+            ref['bbox'] = bbox
+        elif ref.get('box_only'):
+            return 'degenerate bbox'
+        return None
+
+    # ----------------------------------------------------------------- data list
+    def load_data_list(self) -> List[dict]:
+        self.skip_counts = Counter()
+        data_list = []
+        for ref in self.load_refs():
+            sentences = []
+            for sent_id, text in ref.get('sentences', []):
+                text = ' '.join(str(text).split()) if text is not None else ''
+                if text:
+                    sentences.append((sent_id, text))
+                else:
+                    self.skip_counts['empty expression'] += 1
+            if not sentences:
+                self.skip_counts['ref without a valid expression'] += 1
+                continue
+            reason = self._validate(ref)
+            if reason is not None:
+                self.skip_counts[reason] += 1
+                continue
+            base = dict(
+                img_path=ref['img_path'],
+                img_id=ref.get('img_id'),
+                ref_id=ref.get('ref_id'),
+                box_only=bool(ref.get('box_only', False)),
+                category=str(ref.get('category') or ''),
+                mask_threshold=self.mask_threshold,
+                instances=[
+                    dict(bbox=ref.get('bbox'), bbox_label=0, mask=ref.get('mask'),
+                         ignore_flag=0)
+                ])
+            if ref.get('height'):
+                base['height'], base['width'] = int(ref['height']), int(ref['width'])
+            if self.sample_one_expression:
+                info = dict(base, text=sentences[0][1], sent_id=sentences[0][0],
+                            texts=[s[1] for s in sentences],
+                            sent_ids=[s[0] for s in sentences])
+                data_list.append(info)
+            else:
+                for sent_id, text in sentences:
+                    data_list.append(dict(base, text=text, sent_id=sent_id))
+        if self.skip_counts:
+            total = sum(self.skip_counts.values())
+            detail = ', '.join(f'{n} {k}' for k, n in sorted(self.skip_counts.items()))
+            print_log(f'{self.source_name()}: skipped {total} bad record(s): {detail}',
+                      logger='current', level=logging.WARNING)
+        if not data_list:
+            raise ValueError(f'{self.source_name()}: no valid sample found')
+        return data_list
+
+    def get_data_info(self, idx: int) -> dict:
+        """The idx-th sample; in training mode with a freshly drawn expression."""
+        info = super().get_data_info(idx)
+        if self.sample_one_expression and len(info.get('texts', ())) > 1:
+            k = random.randrange(len(info['texts']))
+            info['text'], info['sent_id'] = info['texts'][k], info['sent_ids'][k]
+        return info

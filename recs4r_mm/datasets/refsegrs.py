@@ -1,0 +1,47 @@
+"""RefSegRS.
+
+Layout::
+
+    images/<id>.tif
+    masks/<id>.tif                    binarised with > 50
+    output_phrase_{train,val,test}.txt   lines "<id> <sentence ...>"
+
+No boxes are stored: the box is the mask's bounding rectangle (computed when the mask is
+loaded, or at init with ``validate_masks=True``).
+"""
+from collections import OrderedDict
+from typing import Dict, Iterable
+
+from mmengine.fileio import get_local_path
+
+from recs4r_mm.registry import DATASETS
+from .folder_base import IdFolderDataset
+
+
+@DATASETS.register_module()
+class RefSegRSDataset(IdFolderDataset):
+    """RefSegRS (``split`` in train/val/test; ``mask_threshold`` 50; ``.tif`` files)."""
+
+    def __init__(self, data_root: str = '', split: str = 'train', ann_file: str = '',
+                 img_suffix: str = '.tif', mask_suffix: str = '.tif',
+                 mask_threshold: int = 50, **kwargs):
+        self.split = split
+        super().__init__(data_root=data_root,
+                         ann_file=ann_file or f'output_phrase_{split}.txt',
+                         img_suffix=img_suffix, mask_suffix=mask_suffix,
+                         mask_threshold=mask_threshold, **kwargs)
+
+    def load_refs(self) -> Iterable[Dict]:
+        self.check_layout()
+        refs: 'OrderedDict' = OrderedDict()
+        with get_local_path(self.ann_file) as local, open(local, encoding='utf-8') as f:
+            for lineno, line in enumerate(f, 1):
+                fields = line.split(maxsplit=1)
+                if not fields:
+                    continue
+                rid = fields[0]
+                ref = refs.setdefault(rid, dict(
+                    img_path=self.img_file(rid), img_id=rid, ref_id=rid, bbox=None,
+                    mask=self.mask_file(rid), box_only=False, category='', sentences=[]))
+                ref['sentences'].append((f'{rid}_{lineno}', fields[1] if len(fields) > 1 else ''))
+        yield from refs.values()

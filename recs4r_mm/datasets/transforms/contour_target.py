@@ -1,0 +1,50 @@
+"""The contour-sequence target as a pipeline step (for browsing / precomputation)."""
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from recs4r_mm.registry import TRANSFORMS
+from recs4r_mm.structures import box_to_sequence, mask_to_sequence
+
+
+@TRANSFORMS.register_module()
+class ContourTarget(BaseTransform):
+    """Build ``gt_tokens`` int64 (T,) and ``gt_coords`` float32 (T, 2) (xy normalised by the
+    current mask size) from the first instance of ``gt_masks`` (or ``gt_bboxes`` for box-only
+    samples: 4-corner contour), as specified in SPEC §3 / ``recs4r_mm.structures``.
+
+    Args:
+        num_vertices (int): vertices in total over all contours.
+        with_holes (bool): encode hole contours after HOLE tokens.
+        keep_vertices (bool): see ``resample_contour``.
+    """
+
+    def __init__(self, num_vertices: int = 64, with_holes: bool = True,
+                 keep_vertices: bool = True):
+        self.num_vertices = num_vertices
+        self.with_holes = with_holes
+        self.keep_vertices = keep_vertices
+
+    def transform(self, results: dict) -> dict:
+        masks = results.get('gt_masks')
+        if results.get('box_only') or masks is None or len(masks) == 0:
+            boxes = results.get('gt_bboxes')
+            if boxes is None or len(boxes) == 0:
+                raise ValueError(f'ContourTarget: no gt mask or box for {results.get("img_path")}')
+            box = boxes.numpy()[0] if hasattr(boxes, 'numpy') else np.asarray(boxes)[0]
+            h, w = results.get('img_shape', results.get('ori_shape'))[:2]
+            tokens, coords = box_to_sequence(box, (h, w), self.num_vertices)
+        else:
+            mask = masks.masks[0] if hasattr(masks, 'masks') else np.asarray(masks)[0]
+            try:
+                tokens, coords = mask_to_sequence(mask, self.num_vertices, self.with_holes,
+                                                  self.keep_vertices)
+            except ValueError as e:
+                raise ValueError(f'ContourTarget: {e} ({results.get("img_path")}, '
+                                 f'text={results.get("text")!r})') from e
+        results['gt_tokens'] = tokens
+        results['gt_coords'] = coords
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(num_vertices={self.num_vertices}, '
+                f'with_holes={self.with_holes}, keep_vertices={self.keep_vertices})')

@@ -1,0 +1,121 @@
+"""Fine-stage text T_f: a template filled from the coarse box, followed by the expression."""
+import re
+from typing import Optional, Sequence, Tuple
+
+from recs4r_mm.registry import TASK_UTILS
+
+# Class names of the supported datasets, written as people write them in expressions.
+DIOR_CLASSES = ('airplane', 'airport', 'baseball field', 'basketball court', 'bridge',
+                'chimney', 'dam', 'expressway service area', 'expressway toll station',
+                'golf field', 'golf course', 'ground track field', 'harbor', 'overpass', 'ship',
+                'stadium', 'storage tank', 'tennis court', 'train station', 'vehicle',
+                'windmill')
+REFSEGRS_CLASSES = ('road', 'vehicle', 'car', 'van', 'building', 'truck', 'trailer', 'bus',
+                    'road marking', 'bikeway', 'sidewalk', 'tree', 'low vegetation',
+                    'impervious surface')
+COCO_CLASSES = (
+    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
+    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat',
+    'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
+    'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball',
+    'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
+    'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
+    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
+    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse',
+    'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
+    'toothbrush')
+DEFAULT_CLASS_NAMES = tuple(dict.fromkeys(DIOR_CLASSES + REFSEGRS_CLASSES + COCO_CLASSES))
+
+# Words that end the head noun phrase, and modifiers skipped when looking for the head noun.
+_PHRASE_BREAK = {
+    'in', 'on', 'at', 'of', 'with', 'near', 'next', 'beside', 'behind', 'above', 'below',
+    'under', 'over', 'between', 'to', 'from', 'by', 'that', 'which', 'who', 'where', 'is',
+    'are', 'located', 'parked', 'lying', 'standing', 'and', 'closest', 'nearest', 'along',
+    'across', 'around', 'inside', 'outside', 'left', 'right', 'top', 'bottom', 'middle',
+    'center', 'centre', 'upper', 'lower', ','
+}
+_MODIFIERS = {
+    'the', 'a', 'an', 'this', 'that', 'these', 'those', 'one', 'two', 'large', 'small', 'big',
+    'tiny', 'huge', 'little', 'medium', 'long', 'short', 'tall', 'white', 'black', 'gray',
+    'grey', 'red', 'blue', 'green', 'yellow', 'brown', 'dark', 'light', 'first', 'second',
+    'third', 'last', 'leftmost', 'rightmost', 'topmost', 'bottommost'
+}
+
+
+@TASK_UTILS.register_module()
+class FineTextTemplate:
+    """Build T_f = template(size, category, position) + ' ' + expression.
+
+    - size: from the coarse box's area relative to the image (``size_thresholds``);
+    - position: 3 x 3 cell of the coarse box's centre;
+    - category: the longest class name found in the expression (whole words, plural 's'
+      accepted), else the expression's head noun (last word of the first noun phrase), else
+      ``fallback``.
+
+    Args:
+        template (str): Uses ``{size}``, ``{category}``, ``{position}``.
+        class_names (Sequence[str]): Names matched in the expression.
+        size_thresholds (Sequence[float]): Upper bounds of relative area for the words in
+            ``size_words`` (one more word than thresholds).
+        size_words (Sequence[str]): Size words.
+        append_expression (bool): Append the original expression after the template.
+        fallback (str): Category when nothing is found.
+    """
+
+    POSITIONS = (('upper left', 'top', 'upper right'), ('left', 'middle', 'right'),
+                 ('lower left', 'bottom', 'lower right'))
+
+    def __init__(self,
+                 template: str = 'the {size} {category} in the {position} of the image',
+                 class_names: Optional[Sequence[str]] = None,
+                 size_thresholds: Sequence[float] = (0.005, 0.03, 0.15),
+                 size_words: Sequence[str] = ('tiny', 'small', 'medium', 'large'),
+                 append_expression: bool = True,
+                 fallback: str = 'object') -> None:
+        if len(size_words) != len(size_thresholds) + 1:
+            raise ValueError('FineTextTemplate: need one more size word than thresholds')
+        self.template = template
+        names = DEFAULT_CLASS_NAMES if class_names is None else tuple(class_names)
+        self.class_names = sorted({n.lower().strip() for n in names}, key=len, reverse=True)
+        self.size_thresholds = tuple(size_thresholds)
+        self.size_words = tuple(size_words)
+        self.append_expression = append_expression
+        self.fallback = fallback
+
+    def size_word(self, rel_area: float) -> str:
+        for thr, word in zip(self.size_thresholds, self.size_words):
+            if rel_area < thr:
+                return word
+        return self.size_words[-1]
+
+    def position_word(self, cx: float, cy: float) -> str:
+        col = min(int(max(cx, 0.0) * 3), 2)
+        row = min(int(max(cy, 0.0) * 3), 2)
+        return self.POSITIONS[row][col]
+
+    def category(self, expression: str) -> str:
+        text = ' ' + re.sub(r'[^a-z0-9 ]+', ' ', expression.lower()) + ' '
+        text = re.sub(r'\s+', ' ', text)
+        for name in self.class_names:
+            if re.search(rf' {re.escape(name)}(s|es)? ', text):
+                return name
+        words = re.findall(r"[a-z]+|,", expression.lower())
+        phrase = []
+        for w in words:
+            if w in _PHRASE_BREAK and phrase:
+                break
+            if w in _PHRASE_BREAK:
+                continue
+            phrase.append(w)
+        nouns = [w for w in phrase if w not in _MODIFIERS]
+        return nouns[-1] if nouns else self.fallback
+
+    def __call__(self, expression: str, box_norm: Tuple[float, float, float, float]) -> str:
+        """Fine text for one sample; ``box_norm`` = coarse box, xyxy normalised to [0, 1]."""
+        x1, y1, x2, y2 = [float(v) for v in box_norm]
+        area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
+        text = self.template.format(size=self.size_word(area),
+                                    category=self.category(expression),
+                                    position=self.position_word((x1 + x2) / 2, (y1 + y2) / 2))
+        return f'{text} {expression}' if self.append_expression else text

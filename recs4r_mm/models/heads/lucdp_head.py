@@ -1,0 +1,363 @@
+"""LUCDP head: Language-conditioned Unified Contour Decoding of Polygons.
+
+One autoregressive stream of contour vertices gives both the mask (Fill) and the box (Rect).
+Each step emits a token class (coordinate / separator / start / end / hole) and a continuous
+(x, y) in [0, 1]; the next step's input for a coordinate is the bilinear mix of the 4 nearest
+learned grid embeddings.
+"""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from recs4r_mm.registry import MODELS
+from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE,
+                                  TOKEN_SEP, TOKEN_START)
+from ..layers.attention import KVCache
+from ..layers.coord_embedding import CoordGridEmbedding
+from ..layers.soft_raster import soft_rasterize
+from ..layers.transformer_layers import TransformerDecoderLayer
+from .sequence_format import FORCED_PREFIX, SEQ_FORMATS, ring_ids_from_tokens
+
+
+@MODELS.register_module()
+class LUCDPHead(BaseModule):
+    """Autoregressive contour decoder with teacher forcing and KV-cached greedy decoding.
+
+    Args:
+        embed_dims (int): Width C (must match the memory).
+        num_layers (int): Decoder layers.
+        num_heads (int): Attention heads.
+        ffn_dims (int): FFN width.
+        dropout (float): Dropout.
+        grid_size (int): G of the G x G coordinate embedding grid.
+        max_len (int): Maximum number of generated tokens after START (END included).
+        min_vertices (int): Minimum number of contour vertices before END may be emitted
+            (never below 3 per ring: separators/END are masked until a ring has 3 vertices).
+        allow_parts (bool): Allow SEP (multi-part contours) at inference.
+        allow_holes (bool): Allow HOLE at inference.
+        seq_format (str): 'contour' (LUCDP) or 'box_polygon' (LUCDP off: PolyFormer-style
+            box corners, SEP, polygon).
+        use_cache (bool): Decode with the key/value cache (default); False recomputes the
+            whole prefix at every step (PolyFormer's public decoder, kept for benchmarks).
+        loss_cls (dict): Token classification loss (L_cls).
+        loss_l1 (dict): L1 vertex regression (lambda_1).
+        loss_smooth_l2 (dict): Smooth-L2 vertex regression (lambda_2).
+        loss_coarse_l1 (dict): L1 part of L_coarse on the coarse box (lambda_3).
+        loss_coarse_giou (dict): GIoU part of L_coarse (lambda_3).
+        loss_gcl (dict): Gradient consistency loss (lambda_4); loss_weight=0 switches it off.
+        gcl_raster_size (int): Side of the soft rasterisation used by GCL.
+        gcl_tau (float): Temperature (pixels of the raster) of the soft rasteriser.
+    """
+
+    def __init__(self,
+                 embed_dims: int = 256,
+                 num_layers: int = 3,
+                 num_heads: int = 8,
+                 ffn_dims: int = 1024,
+                 dropout: float = 0.1,
+                 grid_size: int = 64,
+                 max_len: int = 80,
+                 min_vertices: int = 3,
+                 allow_parts: bool = True,
+                 allow_holes: bool = True,
+                 seq_format: str = 'contour',
+                 use_cache: bool = True,
+                 loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 loss_l1: dict = dict(type='L1Loss', loss_weight=1.0),
+                 loss_smooth_l2: dict = dict(type='SmoothL2Loss', loss_weight=1.0),
+                 loss_coarse_l1: dict = dict(type='L1Loss', loss_weight=0.1),
+                 loss_coarse_giou: dict = dict(type='GIoULoss', loss_weight=0.1),
+                 loss_gcl: dict = dict(type='GradientConsistencyLoss', loss_weight=0.1),
+                 gcl_raster_size: int = 64,
+                 gcl_tau: float = 1.0,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if seq_format not in SEQ_FORMATS:
+            raise ValueError(f'LUCDPHead.seq_format must be one of {SEQ_FORMATS}, '
+                             f'got {seq_format!r}')
+        self.forced_prefix = FORCED_PREFIX[seq_format]
+        self.num_prefix_coords = sum(1 for t in self.forced_prefix if t == TOKEN_COORD)
+        need = len(self.forced_prefix) + max(min_vertices, 3) + 1
+        if max_len < need:
+            raise ValueError(f'LUCDPHead.max_len={max_len} < {need} (prefix + '
+                             f'min_vertices + END)')
+        self.embed_dims = embed_dims
+        self.max_len = max_len
+        self.min_vertices = max(int(min_vertices), 3)
+        self.allow_parts = allow_parts
+        self.allow_holes = allow_holes
+        self.seq_format = seq_format
+        self.use_cache = use_cache
+        self.num_classes = NUM_TOKEN_CLASSES
+        self.gcl_raster_size = gcl_raster_size
+        self.gcl_tau = gcl_tau
+
+        self.token_embed = nn.Embedding(NUM_TOKEN_CLASSES, embed_dims)
+        self.coord_embed = CoordGridEmbedding(grid_size, embed_dims)
+        self.pos_embed = nn.Embedding(max_len + 1, embed_dims)
+        self.layers = nn.ModuleList([
+            TransformerDecoderLayer(embed_dims, num_heads, ffn_dims, dropout)
+            for _ in range(num_layers)
+        ])
+        self.norm = nn.LayerNorm(embed_dims)
+        self.cls_branch = nn.Linear(embed_dims, NUM_TOKEN_CLASSES)
+        self.reg_branch = nn.Sequential(
+            nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True),
+            nn.Linear(embed_dims, 2))
+        nn.init.normal_(self.token_embed.weight, std=0.02)
+        nn.init.normal_(self.pos_embed.weight, std=0.02)
+
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_l1 = MODELS.build(loss_l1)
+        self.loss_smooth_l2 = MODELS.build(loss_smooth_l2)
+        self.loss_coarse_l1 = MODELS.build(loss_coarse_l1)
+        self.loss_coarse_giou = MODELS.build(loss_coarse_giou)
+        self.loss_gcl = MODELS.build(loss_gcl)
+
+    # ------------------------------------------------------------------ embedding / forward
+    def embed(self, tokens: Tensor, coords: Tensor, start_pos: int = 0) -> Tensor:
+        """Step inputs (B, T) tokens + (B, T, 2) coords -> (B, T, C).
+
+        Padding (< 0) is embedded as END (it only ever follows END, so causal attention keeps
+        it from influencing real positions).
+        """
+        t = tokens.shape[1]
+        if start_pos + t > self.pos_embed.num_embeddings:
+            raise ValueError(f'sequence of {start_pos + t} inputs exceeds LUCDPHead.max_len + 1 '
+                             f'= {self.pos_embed.num_embeddings}; raise max_len')
+        tok = torch.where(tokens < 0, torch.full_like(tokens, TOKEN_END), tokens)
+        x = self.token_embed(tok)
+        is_coord = (tok == TOKEN_COORD).to(x.dtype)[..., None]
+        x = x + is_coord * self.coord_embed(coords)  # Eq. (LUCDP): bilinear grid embedding
+        pos = torch.arange(start_pos, start_pos + t, device=tokens.device)
+        return x + self.pos_embed(pos)[None]
+
+    def forward(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
+                in_tokens: Tensor, in_coords: Tensor) -> Tuple[Tensor, Tensor]:
+        """Teacher-forced pass.
+
+        Args:
+            memory (Tensor): (B, S, C) fused multimodal tokens.
+            memory_padding_mask (Tensor, optional): (B, S) True = padding.
+            in_tokens (Tensor): (B, T) input tokens (target shifted right, START first).
+            in_coords (Tensor): (B, T, 2).
+
+        Returns:
+            tuple: class logits (B, T, K) and coordinates (B, T, 2) in [0, 1].
+        """
+        x = self.embed(in_tokens, in_coords)
+        t = x.shape[1]
+        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        for layer in self.layers:
+            x = layer(x, memory, causal_mask=causal, memory_padding_mask=memory_padding_mask)
+        x = self.norm(x)
+        return self.cls_branch(x), self.reg_branch(x).sigmoid()
+
+    def forward_train(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
+                      tokens: Tensor, coords: Tensor) -> Tuple[Tensor, Tensor]:
+        """Teacher forcing on full target sequences (B, T) -> predictions for positions 1..T-1."""
+        return self(memory, memory_padding_mask, tokens[:, :-1], coords[:, :-1])
+
+    # ------------------------------------------------------------------ losses
+    def loss_sequence(self, logits: Tensor, pred_coords: Tensor, tokens: Tensor,
+                      coords: Tensor, weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """L_cls + lambda_1 L1 + lambda_2 smooth-L2 on teacher-forced outputs.
+
+        Args:
+            logits (Tensor): (B, T-1, K).
+            pred_coords (Tensor): (B, T-1, 2).
+            tokens (Tensor): (B, T) full target sequences (padding < 0).
+            coords (Tensor): (B, T, 2).
+            weights (Tensor, optional): (B,) per-sample weights.
+        """
+        tgt_tok, tgt_xy = tokens[:, 1:], coords[:, 1:]
+        b = tgt_tok.shape[0]
+        w = logits.new_ones(b) if weights is None else weights.to(logits)
+        valid = tgt_tok >= 0
+        w_tok = w[:, None].expand_as(tgt_tok)[valid]
+        loss_cls = self.loss_cls(logits[valid], tgt_tok[valid], weight=w_tok,
+                                 avg_factor=w_tok.sum().clamp(min=1.0))
+        is_coord = tgt_tok == TOKEN_COORD
+        w_xy = w[:, None].expand_as(tgt_tok)[is_coord]
+        n_xy = w_xy.sum().clamp(min=1.0)
+        p, g = pred_coords[is_coord], tgt_xy[is_coord]
+        loss_l1 = self.loss_l1(p, g, weight=w_xy[:, None].expand_as(p), avg_factor=n_xy)
+        loss_sl2 = self.loss_smooth_l2(p, g, weight=w_xy, avg_factor=n_xy)
+        with torch.no_grad():
+            acc = (logits[valid].argmax(-1) == tgt_tok[valid]).float().mean() * 100
+        return dict(loss_cls=loss_cls, loss_l1=loss_l1, loss_smooth_l2=loss_sl2, acc_token=acc)
+
+    def boxes_from_outputs(self, pred_coords: Tensor, tokens: Tensor) -> Tensor:
+        """Box of teacher-forced vertices: Rect of the outer-ring vertices (LUCDP) or the two
+        box corners (box_polygon). (B, T-1, 2) + targets (B, T) -> (B, 4) normalised xyxy."""
+        tgt_tok = tokens[:, 1:]
+        if self.seq_format == 'box_polygon':
+            c = pred_coords[:, :2]
+            return torch.cat([c.min(1).values, c.max(1).values], dim=-1)
+        ring, is_hole = ring_ids_from_tokens(tgt_tok)
+        outer = ((ring >= 0) & ~is_hole)[..., None]
+        big = 1e4
+        lo = torch.where(outer, pred_coords, torch.full_like(pred_coords, big)).min(1).values
+        hi = torch.where(outer, pred_coords, torch.full_like(pred_coords, -big)).max(1).values
+        return torch.cat([lo, hi], dim=-1)
+
+    def loss_coarse(self, pred_boxes: Tensor, gt_boxes: Tensor,
+                    weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """L_coarse = lambda_3 (L1 + GIoU) between the coarse contour's box and the GT box.
+
+        Args:
+            pred_boxes, gt_boxes (Tensor): (B, 4) normalised xyxy.
+            weights (Tensor, optional): (B,).
+        """
+        b = pred_boxes.shape[0]
+        w = pred_boxes.new_ones(b) if weights is None else weights.to(pred_boxes)
+        n = w.sum().clamp(min=1.0)
+        gt_boxes = gt_boxes.to(pred_boxes)
+        return dict(
+            loss_coarse_l1=self.loss_coarse_l1(
+                pred_boxes, gt_boxes, weight=w[:, None].expand_as(pred_boxes), avg_factor=n),
+            loss_coarse_giou=self.loss_coarse_giou(pred_boxes, gt_boxes, weight=w,
+                                                   avg_factor=n))
+
+    def soft_masks(self, pred_coords: Tensor, tokens: Tensor, size: int) -> Tensor:
+        """Soft rasterisation (B, size, size) of teacher-forced contours (ring layout of the
+        target tokens, predicted vertex positions)."""
+        ring, _ = ring_ids_from_tokens(tokens[:, 1:], num_prefix=self.num_prefix_coords)
+        return soft_rasterize(pred_coords * size, ring, (size, size), tau=self.gcl_tau)
+
+    def loss_gcl_by_outputs(self, pred_coords: Tensor, tokens: Tensor, gt_masks: Tensor,
+                            weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """lambda_4 L_gcl between the soft-rasterised predicted contour and the GT mask.
+
+        Args:
+            pred_coords (Tensor): (B, T-1, 2) teacher-forced vertices.
+            tokens (Tensor): (B, T) targets.
+            gt_masks (Tensor): (B, R, R) GT masks at ``gcl_raster_size``.
+            weights (Tensor, optional): (B,).
+        """
+        if self.loss_gcl.loss_weight == 0:  # GCL switched off: skip the rasterisation
+            return dict(loss_gcl=pred_coords.sum() * 0.0)
+        soft = self.soft_masks(pred_coords, tokens, gt_masks.shape[-1])
+        w = pred_coords.new_ones(soft.shape[0]) if weights is None else weights.to(soft)
+        return dict(loss_gcl=self.loss_gcl(soft, gt_masks.to(soft), weight=w,
+                                           avg_factor=w.sum().clamp(min=1.0)))
+
+    # ------------------------------------------------------------------ decoding
+    def _allowed(self, t: int, max_len: int, ring: Tensor, total: Tensor,
+                 min_vertices: int) -> Tensor:
+        """(B, K) bool mask of token classes allowed at generation step ``t``."""
+        b = ring.shape[0]
+        allowed = torch.zeros(b, self.num_classes, dtype=torch.bool, device=ring.device)
+        if t < len(self.forced_prefix):
+            allowed[:, self.forced_prefix[t]] = True
+            return allowed
+        rem_after = max_len - 1 - t  # slots left after this step
+        if rem_after == 0:
+            allowed[:, TOKEN_END] = True
+            return allowed
+        allowed[:, TOKEN_COORD] = True
+        ring_ok = ring >= 3
+        if rem_after >= 4:  # room for 3 more vertices + END
+            if self.allow_parts:
+                allowed[:, TOKEN_SEP] = ring_ok
+            if self.allow_holes:
+                allowed[:, TOKEN_HOLE] = ring_ok
+        allowed[:, TOKEN_END] = ring_ok & (total >= min_vertices)
+        return allowed
+
+    def _step_cached(self, tok: Tensor, xy: Tensor, t: int, memory: Tensor,
+                     mask: Optional[Tensor], caches: List[KVCache]) -> Tensor:
+        x = self.embed(tok[:, None], xy[:, None], start_pos=t)
+        for layer, cache in zip(self.layers, caches):
+            x = layer(x, memory, memory_padding_mask=mask, cache=cache)
+        return self.norm(x)[:, 0]
+
+    def _step_full(self, tokens: Tensor, coords: Tensor, memory: Tensor,
+                   mask: Optional[Tensor]) -> Tensor:
+        x = self.embed(tokens, coords)
+        t = x.shape[1]
+        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        for layer in self.layers:
+            x = layer(x, memory, causal_mask=causal, memory_padding_mask=mask)
+        return self.norm(x)[:, -1]
+
+    @torch.no_grad()
+    def predict(self,
+                memory: Tensor,
+                memory_padding_mask: Optional[Tensor] = None,
+                use_cache: Optional[bool] = None,
+                max_len: Optional[int] = None,
+                min_vertices: Optional[int] = None) -> Dict[str, Tensor]:
+        """Batched greedy decoding.
+
+        Args:
+            memory (Tensor): (B, S, C).
+            memory_padding_mask (Tensor, optional): (B, S) True = padding.
+            use_cache (bool, optional): Override ``self.use_cache``.
+            max_len (int, optional): Override ``self.max_len`` (generated tokens, END incl.).
+            min_vertices (int, optional): Override ``self.min_vertices``.
+
+        Returns:
+            dict: ``tokens`` (B, T) long (START first, END last, -1 padding), ``coords``
+            (B, T, 2) in [0, 1], ``scores`` (B,) geometric mean of the chosen tokens'
+            probabilities.
+        """
+        use_cache = self.use_cache if use_cache is None else use_cache
+        max_len = self.max_len if max_len is None else int(max_len)
+        max_len = min(max_len, self.pos_embed.num_embeddings - 1)
+        min_vertices = self.min_vertices if min_vertices is None else max(int(min_vertices), 3)
+        need = len(self.forced_prefix) + min_vertices + 1
+        if max_len < need:
+            raise ValueError(f'max_len={max_len} < {need} (prefix + min_vertices + END)')
+        b, device = memory.shape[0], memory.device
+        tokens = torch.full((b, max_len + 1), -1, dtype=torch.long, device=device)
+        tokens[:, 0] = TOKEN_START
+        coords = memory.new_zeros(b, max_len + 1, 2)
+        caches = None
+        if use_cache:
+            head = self.layers[0].self_attn
+            caches = [
+                KVCache(b, head.num_heads, max_len, head.head_dims, device, memory.dtype)
+                for _ in self.layers
+            ]
+        ring = torch.zeros(b, dtype=torch.long, device=device)
+        total = torch.zeros(b, dtype=torch.long, device=device)
+        finished = torch.zeros(b, dtype=torch.bool, device=device)
+        logp_sum = memory.new_zeros(b)
+        n_tok = memory.new_zeros(b)
+        n_prefix = len(self.forced_prefix)
+        last = 0
+        for t in range(max_len):
+            if use_cache:
+                h = self._step_cached(tokens[:, t], coords[:, t], t, memory,
+                                      memory_padding_mask, caches)
+            else:
+                h = self._step_full(tokens[:, :t + 1], coords[:, :t + 1], memory,
+                                    memory_padding_mask)
+            logits = self.cls_branch(h)
+            xy = self.reg_branch(h).sigmoid()
+            allowed = self._allowed(t, max_len, ring, total, min_vertices)
+            cls = logits.masked_fill(~allowed, float('-inf')).argmax(-1)
+            logp = F.log_softmax(logits, -1).gather(1, cls[:, None])[:, 0]
+            active = ~finished
+            logp_sum = logp_sum + torch.where(active, logp, torch.zeros_like(logp))
+            n_tok = n_tok + active.to(n_tok.dtype)
+            cls = torch.where(active, cls, torch.full_like(cls, -1))
+            is_coord = cls == TOKEN_COORD
+            tokens[:, t + 1] = cls
+            coords[:, t + 1] = torch.where(is_coord[:, None], xy, torch.zeros_like(xy))
+            if t >= n_prefix:
+                ring = torch.where(is_coord, ring + 1, ring)
+                ring = torch.where((cls == TOKEN_SEP) | (cls == TOKEN_HOLE),
+                                   torch.zeros_like(ring), ring)
+                total = total + is_coord.long()
+            finished = finished | (cls == TOKEN_END)
+            last = t + 1
+            if bool(finished.all()):
+                break
+        scores = torch.exp(logp_sum / n_tok.clamp(min=1))
+        return dict(tokens=tokens[:, :last + 1], coords=coords[:, :last + 1], scores=scores)

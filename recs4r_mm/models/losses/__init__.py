@@ -1,0 +1,5 @@
+"""Losses of RECS4R (mmdet's CrossEntropyLoss / L1Loss / GIoULoss are used as well)."""
+from .gcl_loss import GradientConsistencyLoss, sobel_magnitude
+from .smooth_l2_loss import SmoothL2Loss, smooth_l2_loss
+
+__all__ = ['GradientConsistencyLoss', 'sobel_magnitude', 'SmoothL2Loss', 'smooth_l2_loss']

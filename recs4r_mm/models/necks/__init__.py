@@ -1,0 +1,4 @@
+"""Necks."""
+from .cimf import CIMF
+
+__all__ = ['CIMF']

@@ -1,0 +1,3 @@
+from .recs_visualizer import RECSLocalVisualizer
+
+__all__ = ['RECSLocalVisualizer']

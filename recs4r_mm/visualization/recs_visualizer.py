@@ -1,0 +1,114 @@
+"""Drawing a referring sample: mask overlay, box, numbered contour vertices and the expression."""
+import textwrap
+from typing import List, Optional
+
+import cv2
+import mmcv
+import numpy as np
+import torch
+from mmengine.visualization import Visualizer
+
+from ..registry import VISUALIZERS
+
+
+def _to_numpy(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if hasattr(x, 'to_ndarray'):  # mmdet BitmapMasks / PolygonMasks
+        return x.to_ndarray()
+    return np.asarray(x)
+
+
+@VISUALIZERS.register_module()
+class RECSLocalVisualizer(Visualizer):
+    """Draws GT (green) and prediction (red) of one referring sample.
+
+    Works as mmdet's ``DetLocalVisualizer`` does for ``DetVisualizationHook`` (``tools/test.py
+    --show-dir``): ``add_datasample(name, image, data_sample, ...)``. Reads
+    ``gt_instances.{bboxes,masks}``, ``pred_instances.{bboxes,masks,scores,polygons}`` and
+    ``metainfo['text']``. Images whose short side is below ``min_size`` are upscaled (nearest) so
+    the vertex numbers stay legible.
+
+    Args:
+        min_size (int): smallest short side of the drawn canvas.
+        draw_vertex_ids (bool): write each predicted vertex's index beside it.
+        alpha (float): mask overlay opacity.
+    """
+
+    def __init__(self, name='visualizer', image=None, vis_backends=None, save_dir=None,
+                 min_size=384, draw_vertex_ids=True, alpha=0.45, line_width=2):
+        super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir)
+        self.min_size = min_size
+        self.draw_vertex_ids = draw_vertex_ids
+        self.alpha = alpha
+        self.line_width = line_width
+        self.dataset_meta = {}
+
+    def _draw_target(self, scale, masks, bboxes, polygons, color, number_vertices):
+        """Overlay one (mask, box, polygons) triple; coordinates are in the image's pixel units."""
+        canvas_hw = self.get_image().shape[:2]
+        if masks is not None and len(masks):
+            mask = _to_numpy(masks)[0].astype(np.uint8)
+            if mask.shape != canvas_hw:
+                mask = cv2.resize(mask, canvas_hw[::-1], interpolation=cv2.INTER_NEAREST)
+            if mask.any():
+                self.draw_binary_masks(mask.astype(bool)[None], colors=color, alphas=self.alpha)
+        if bboxes is not None and len(bboxes):
+            self.draw_bboxes(_to_numpy(bboxes)[:1] * scale, edge_colors=color,
+                             line_widths=self.line_width)
+        for part in polygons or []:
+            rings = [part['outer']] + list(part.get('holes', []))
+            for ring in rings:
+                ring = np.asarray(ring, dtype=np.float64) * scale
+                if len(ring) < 2:
+                    continue
+                self.draw_polygons(ring, edge_colors=color, line_widths=self.line_width)
+                self.draw_points(ring, colors=[color] * len(ring), sizes=np.full(len(ring), 12.0))
+            if number_vertices:
+                outer = np.asarray(part['outer'], dtype=np.float64) * scale
+                step = max(1, len(outer) // 16)  # at most ~16 labels per part
+                ids = list(range(0, len(outer), step))
+                self.draw_texts([str(i) for i in ids], outer[ids], font_sizes=8, colors='yellow')
+
+    def add_datasample(self, name: str, image: np.ndarray, data_sample=None, draw_gt: bool = True,
+                       draw_pred: bool = True, show: bool = False, wait_time: float = 0,
+                       out_file: Optional[str] = None, pred_score_thr: float = 0.0,
+                       step: int = 0) -> np.ndarray:
+        """Draw ``data_sample`` on ``image`` (RGB, H×W×3) and save/show/return the drawing."""
+        image = np.ascontiguousarray(image[..., :3]).astype(np.uint8)
+        scale = max(1.0, self.min_size / max(1, min(image.shape[:2])))
+        if scale > 1:
+            size = (int(round(image.shape[1] * scale)), int(round(image.shape[0] * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST)
+        self.set_image(image)
+        drawn_width = image.shape[1]
+        caption: List[str] = []
+        if data_sample is not None:
+            text = data_sample.metainfo.get('text')
+            if text:
+                caption.append(f'"{text}"')
+            if draw_gt and 'gt_instances' in data_sample:
+                gt = data_sample.gt_instances
+                self._draw_target(scale, gt.get('masks'), gt.get('bboxes'), gt.get('polygons'),
+                                  (0, 200, 0), number_vertices=False)
+            if draw_pred and 'pred_instances' in data_sample:
+                pred = data_sample.pred_instances
+                polygons = pred.get('polygons')
+                polygons = polygons[0] if polygons is not None and len(polygons) else None
+                self._draw_target(scale, pred.get('masks'), pred.get('bboxes'), polygons,
+                                  (230, 40, 40), number_vertices=self.draw_vertex_ids)
+                if 'scores' in pred and len(pred.scores):
+                    caption.append(f'score {float(pred.scores[0]):.2f}')
+        if caption:
+            chars_per_line = max(20, drawn_width // 7)
+            text = textwrap.fill('  '.join(caption), chars_per_line)
+            self.draw_texts(text, np.array([4, 4]), font_sizes=10, colors='white',
+                            bboxes=dict(facecolor='black', alpha=0.6, pad=2, edgecolor='none'))
+        drawn = self.get_image()
+        if show:
+            self.show(drawn, win_name=name, wait_time=wait_time)
+        if out_file is not None:
+            mmcv.imwrite(drawn[..., ::-1], out_file)  # creates the directory
+        else:
+            self.add_image(name, drawn, step)
+        return drawn
