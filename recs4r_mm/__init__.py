@@ -1,3 +1,16 @@
+"""recs4r_mm: RECS4R (CVPR 2026) for OpenMMLab 3.x.
+
+Importing the package registers every module into mmdet's registries, and the VMamba backbone,
+the CIMF neck and the GradientConsistencyLoss also into mmseg's and mmpretrain's MODELS, so a stock
+config needs only ``custom_imports = dict(imports=['recs4r_mm'])``.
+"""
+from . import apis, datasets, evaluation, models, structures, visualization
+from .registry import register_into_toolboxes
 from .version import __version__
 
-__all__ = ['__version__']
+register_into_toolboxes()
+
+__all__ = [
+    '__version__', 'apis', 'datasets', 'evaluation', 'models', 'structures', 'visualization',
+    'register_into_toolboxes'
+]

@@ -11,8 +11,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import recs4r_mm  # noqa: F401
-from recs4r_mm.utils import setup_default_scope
+import recs4r_mm  # noqa: F401  (registers our modules)
+from recs4r_mm.utils import setup_cpu_distributed, setup_default_scope
 
 
 def parse_args():
@@ -56,6 +56,7 @@ def build_test_config(args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     setup_default_scope(cfg)
+    setup_cpu_distributed(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

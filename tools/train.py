@@ -13,7 +13,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import recs4r_mm  # noqa: F401  (registers our modules, even for configs without custom_imports)
-from recs4r_mm.utils import setup_default_scope
+from recs4r_mm.utils import setup_cpu_distributed, setup_default_scope
 
 
 def parse_args():
@@ -45,6 +45,7 @@ def build_train_config(args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     setup_default_scope(cfg)
+    setup_cpu_distributed(cfg)
     # work_dir: command line > config > ./work_dirs/<config name>
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -22,7 +22,7 @@ model = dict(
         base_channels=8,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
-        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),  # no BN: batch of 2
         norm_eval=False,
         zero_init_residual=False,
         style='pytorch',
@@ -71,7 +71,7 @@ model = dict(
         loss_gcl=dict(type='GradientConsistencyLoss', loss_weight=0.1),
         gcl_raster_size=32),
     rce=dict(type='RCE', embed_dims=embed_dims, num_heads=2, pool_size=4),
-    refine=dict(enable=True, input_size=32, margin=0.2, min_size=8, train_crop='gt_jitter'),
+    refine=dict(enable=True, input_size=64, margin=0.2, min_size=8, train_crop='gt_jitter'),
     num_vertices=num_vertices,
     with_holes=True,
     coarse_seq_loss_weight=1.0,

@@ -7,11 +7,13 @@ from .phrase_json import PhraseJsonDataset, RefDIORDataset
 from .refer import ReferDataset, RRSISDDataset
 from .refsegrs import RefSegRSDataset
 from .rrsisd_txt import RRSISDTxtDataset
+from .synthetic_refrs import SyntheticRefRSDataset
 from .transforms import CleanText, ContourTarget, LoadRECSAnnotations
 
 __all__ = [
     'BaseReferringDataset', 'IdFolderDataset', 'ReferDataset', 'RRSISDDataset',
     'RRSISDTxtDataset', 'PhraseJsonDataset', 'RefDIORDataset', 'RefSegRSDataset',
-    'DIORRSVGDataset', 'LoadRECSAnnotations', 'CleanText', 'ContourTarget', 'decode_mask',
+    'DIORRSVGDataset', 'SyntheticRefRSDataset',
+    'LoadRECSAnnotations', 'CleanText', 'ContourTarget', 'decode_mask',
     'mask_annotation_area', 'read_mask_file', 'unwrap_segmentation'
 ]

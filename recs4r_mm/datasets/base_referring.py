@@ -9,7 +9,9 @@ A ref record is a dict with
     ``bbox`` ([x1, y1, x2, y2] in pixels, or None to derive it from the mask when loaded),
     ``mask`` (COCO polygons ``[[x, y, ...], ...]``, an RLE dict, a mask file path, or None),
     ``box_only`` (bool), ``category`` (str, '' if unknown),
-    ``sentences`` (list of ``(sent_id, text)``).
+    ``sentences`` (list of ``(sent_id, text)``),
+    ``extra_info`` (dict, optional: more per-ref keys copied into each sample, e.g. a
+    ``shape_family`` that the metric can break scores down by).
 """
 import logging
 import os.path as osp
@@ -58,8 +60,8 @@ class BaseReferringDataset(BaseDataset):
             validated at init; an error naming the file when found at load time).
         bbox_tolerance (float): a box may exceed the image by this many pixels (it is then
             clipped); further out, or with zero width/height, the record is skipped.
-        check_images (bool): read every image's header at init (size + readability); errors
-            name the file. Otherwise only existence is checked.
+        check_images (bool): read the header of every image whose size the annotations do not
+            give (size + readability); errors name the file. Existence is always checked.
         validate_masks (bool): for datasets whose masks are files, read every mask at init and
             skip-and-count empty/degenerate ones (slow on big sets). When False they are checked
             when loaded by ``LoadRECSAnnotations``, which raises an error naming the file.
@@ -100,7 +102,10 @@ class BaseReferringDataset(BaseDataset):
 
     # ----------------------------------------------------------------- validation
     def _image_size(self, ref: Dict):
+        """``(h, w)`` from the annotation, else from the image header when ``check_images``;
+        a missing image file always raises ``FileNotFoundError`` naming it."""
         if ref.get('height') and ref.get('width'):
+            require_path(ref['img_path'], 'image file')
             return int(ref['height']), int(ref['width'])
         if self.check_images:
             return read_image_size(ref['img_path'])
@@ -175,6 +180,7 @@ class BaseReferringDataset(BaseDataset):
                 box_only=bool(ref.get('box_only', False)),
                 category=str(ref.get('category') or ''),
                 mask_threshold=self.mask_threshold,
+                **ref.get('extra_info', {}),
                 instances=[
                     dict(bbox=ref.get('bbox'), bbox_label=0, mask=ref.get('mask'),
                          ignore_flag=0)

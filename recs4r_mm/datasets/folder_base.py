@@ -1,4 +1,4 @@
-"""Shared helpers of the id-keyed folder formats (``images/<id><suffix>``, ``masks/<id><suffix>``)."""
+"""Shared base of the id-keyed folder formats (``images/<id>.jpg``, ``masks/<id>.png``)."""
 import os.path as osp
 from typing import Optional
 

@@ -10,7 +10,7 @@ Layout::
 One key = one referred object; every sentence is its own evaluation sample.
 """
 import json
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable
 
 from mmengine.fileio import get_local_path
 
@@ -30,6 +30,9 @@ class PhraseJsonDataset(IdFolderDataset):
     Sentences may be strings or dicts with ``raw``/``sent``; a record may carry a category
     under ``category``/``class``/``category_name``; a record without ``bbox`` gets the mask's.
     """
+
+    # Optional per-record keys passed through to each sample (the synthetic set writes them).
+    EXTRA_KEYS = ('shape_family', 'color', 'scene_id')
 
     def __init__(self, data_root: str = '', split: str = 'train', ann_file: str = '',
                  **kwargs):
@@ -68,6 +71,7 @@ class PhraseJsonDataset(IdFolderDataset):
                 mask=self.mask_file(rid),
                 box_only=False,
                 category=category,
+                extra_info={k: rec[k] for k in self.EXTRA_KEYS if k in rec},
                 sentences=sentences)
 
 

@@ -26,10 +26,16 @@ def load_refs_pickle(path: str):
     """Load a refer ``refs(*).p`` pickle (also Python-2 pickles)."""
     with get_local_path(path) as local, open(local, 'rb') as f:
         try:
-            return pickle.load(f)
-        except UnicodeDecodeError:
-            f.seek(0)
-            return pickle.load(f, encoding='latin1')
+            try:
+                refs = pickle.load(f)
+            except UnicodeDecodeError:
+                f.seek(0)
+                refs = pickle.load(f, encoding='latin1')
+        except Exception as e:  # noqa: BLE001 - re-raised naming the file
+            raise ValueError(f'malformed refs file {path}: {e!r}') from e
+    if not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs):
+        raise ValueError(f'malformed refs file {path}: expected a list of ref dicts')
+    return refs
 
 
 @DATASETS.register_module()

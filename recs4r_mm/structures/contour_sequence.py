@@ -11,10 +11,10 @@ Canonical form (what :func:`polygons_to_sequence` produces from any polygons):
   * every contour is resampled by arc length from its start vertex; ``num_vertices`` is the total
     over all contours, shared by perimeter with at least 3 per contour. A contour with no more
     vertices than its share keeps them all (corners of a box or an L survive) and the extra
-    points subdivide its edges by length; a longer one gets equally spaced points. If the budget cannot give
-    3 to each, the smallest holes are dropped first, then the smallest parts.
+    points subdivide its edges by length; a longer one gets equally spaced points. If the
+    budget cannot give 3 to each, the smallest holes are dropped first, then the smallest parts.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -225,6 +225,35 @@ def box_to_sequence(box_xyxy, img_hw: Tuple[int, int],
     if not (x2 > x1 and y2 > y1):
         raise ValueError(f'box_to_sequence: degenerate box {[x1, y1, x2, y2]}')
     return polygons_to_sequence(box_to_polygons([x1, y1, x2, y2]), img_hw, num_vertices)
+
+
+def mask_or_box_to_sequence(mask: Optional[np.ndarray], box_xyxy=None,
+                            img_hw: Optional[Tuple[int, int]] = None, num_vertices: int = 64,
+                            with_holes: bool = True, box_only: bool = False
+                            ) -> Tuple[np.ndarray, np.ndarray]:
+    """Training target that never fails on a degenerate mask: the mask's contour sequence when
+    the mask has object pixels (and not ``box_only``), else the 4-corner contour of
+    ``box_xyxy`` (clipped to the image; e.g. a tiny object that vanished when the mask was
+    resized). ``img_hw`` defaults to the mask's shape.
+
+    Raises:
+        ValueError: neither a non-empty mask nor a box with positive area is given.
+    """
+    if img_hw is None:
+        if mask is None:
+            raise ValueError('mask_or_box_to_sequence: img_hw is needed without a mask')
+        img_hw = np.asarray(mask).shape[:2]
+    if mask is not None and not box_only and np.asarray(mask).any():
+        return mask_to_sequence(mask, num_vertices, with_holes)
+    if box_xyxy is not None:
+        h, w = float(img_hw[0]), float(img_hw[1])
+        x1, y1, x2, y2 = np.asarray(box_xyxy, dtype=np.float64).reshape(4)
+        x1, x2 = np.clip([x1, x2], 0.0, w)
+        y1, y2 = np.clip([y1, y2], 0.0, h)
+        if x2 > x1 and y2 > y1:
+            return box_to_sequence([x1, y1, x2, y2], img_hw, num_vertices)
+    raise ValueError('mask_or_box_to_sequence: empty mask and no box with positive area '
+                     f'(box={None if box_xyxy is None else np.asarray(box_xyxy).tolist()})')
 
 
 def _to_numpy(x) -> np.ndarray:

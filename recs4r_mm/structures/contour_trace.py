@@ -18,8 +18,8 @@ regions enclosed by a part.
 """
 from typing import Dict, List
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 # direction codes: 0 right (+x), 1 down (+y), 2 left (-x), 3 up (-y); d+1 = right turn.
 _DX = np.array([1, 0, -1, 0])
@@ -142,7 +142,8 @@ def mask_to_polygons(mask: np.ndarray, with_holes: bool = True, min_part_pixels:
     ys, xs = np.nonzero(mask)
     y0, x0 = ys.min(), xs.min()
     crop = mask[y0:ys.max() + 1, x0:xs.max() + 1]
-    labels, n = ndimage.label(crop, structure=np.ones((3, 3), dtype=bool))
+    n, labels = cv2.connectedComponents(crop.astype(np.uint8), connectivity=8)
+    n -= 1  # label 0 is the background
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     keep = sizes >= min_part_pixels
     keep[0] = False

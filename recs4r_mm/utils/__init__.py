@@ -1,3 +1,4 @@
+from .dist import setup_cpu_distributed
 from .scope import DEFAULT_SCOPE, setup_default_scope
 
-__all__ = ['DEFAULT_SCOPE', 'setup_default_scope']
+__all__ = ['DEFAULT_SCOPE', 'setup_default_scope', 'setup_cpu_distributed']

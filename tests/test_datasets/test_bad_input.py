@@ -22,7 +22,8 @@ def test_missing_root_and_files(tmp_path):
         with pytest.raises(FileNotFoundError, match='nowhere'):
             DATASETS.build(dict(type=t, data_root=missing))
     build_phrase_json(tmp_path)
-    with pytest.raises(FileNotFoundError, match=r'annotation file not found: .*phrase_txts/val\.json'):
+    with pytest.raises(FileNotFoundError,
+                       match=r'annotation file not found: .*phrase_txts/val\.json'):
         DATASETS.build(dict(type='RefDIORDataset', data_root=str(tmp_path), split='val'))
     with pytest.raises(FileNotFoundError, match=r'mask directory not found: .*segs'):
         DATASETS.build(dict(type='RefDIORDataset', data_root=str(tmp_path),
@@ -36,6 +37,13 @@ def test_missing_refer_files(tmp_path):
     build_refcoco(tmp_path)
     os.remove(tmp_path / 'refcoco' / 'refs(unc).p')
     with pytest.raises(FileNotFoundError, match=r'refs split file not found: .*refs\(unc\)\.p'):
+        DATASETS.build(dict(type='ReferDataset', data_root=str(tmp_path)))
+    (tmp_path / 'refcoco' / 'refs(unc).p').write_bytes(b'not a pickle')
+    with pytest.raises(ValueError, match=r'malformed refs file .*refs\(unc\)\.p'):
+        DATASETS.build(dict(type='ReferDataset', data_root=str(tmp_path)))
+    build_refcoco(tmp_path)
+    (tmp_path / 'refcoco' / 'instances.json').write_text('{"images": []')
+    with pytest.raises(ValueError, match=r'malformed annotation file .*instances\.json'):
         DATASETS.build(dict(type='ReferDataset', data_root=str(tmp_path)))
 
 
@@ -101,4 +109,3 @@ def test_bad_lazy_mask_skipped_in_training(tmp_path, warnings_log):
         assert out['data_samples'].metainfo['img_path'].endswith('1.tif')
     msgs = [r.getMessage() for r in warnings_log]
     assert len(msgs) == 1 and 'masks/2.tif: mask has 0 object pixel' in msgs[0]
-

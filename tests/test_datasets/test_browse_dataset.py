@@ -33,8 +33,8 @@ train_dataloader = dict(batch_size=1, dataset=dict({dataset}, pipeline=train_pip
 
 def test_browse_dataset_writes_pngs(tmp_path):
     root = build_phrase_json(tmp_path / 'refdior')
-    cfg = _config(tmp_path / 'cfg.py', f"type='RefDIORDataset', data_root=r'{root}', "
-                                        "validate_masks=True")
+    cfg = _config(tmp_path / 'cfg.py',
+                  f"type='RefDIORDataset', data_root=r'{root}', validate_masks=True")
     out = tmp_path / 'vis'
     written = _tool().main([cfg, '--output-dir', str(out), '--not-show', '--max-samples', '5',
                             '--num-vertices', '24'])

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE,
-                                  TOKEN_SEP, TOKEN_START, box_to_sequence, mask_to_polygons,
-                                  mask_to_sequence, pad_sequences, polygons_to_box,
-                                  polygons_to_mask, polygons_to_sequence, resample_contour,
-                                  sequence_to_box, sequence_to_mask, sequence_to_polygons,
-                                  signed_area)
+                                  TOKEN_SEP, TOKEN_START, box_to_sequence, mask_or_box_to_sequence,
+                                  mask_to_polygons, mask_to_sequence, pad_sequences,
+                                  polygons_to_box, polygons_to_mask, polygons_to_sequence,
+                                  resample_contour, sequence_to_box, sequence_to_mask,
+                                  sequence_to_polygons, signed_area)
 
 
 def _iou(a, b):
@@ -224,6 +224,21 @@ def test_box_to_sequence():
     assert np.array_equal(mask, ref)
     with pytest.raises(ValueError):
         box_to_sequence([10, 20, 10, 40], (60, 80))
+
+
+def test_mask_or_box_to_sequence():
+    m = np.zeros((20, 30), bool)
+    m[3:9, 4:12] = 1
+    t, c = mask_or_box_to_sequence(m, [0, 0, 5, 5])
+    assert np.array_equal(sequence_to_mask(t, c, m.shape), m)  # the mask wins
+    t, c = mask_or_box_to_sequence(m, [2, 3, 40, 9], box_only=True)  # box, clipped
+    np.testing.assert_allclose(sequence_to_box(t, c, m.shape), [2, 3, 30, 9], atol=1e-5)
+    t, c = mask_or_box_to_sequence(np.zeros((20, 30), bool), [2, 3, 2.5, 4])
+    np.testing.assert_allclose(sequence_to_box(t, c, (20, 30)), [2, 3, 2.5, 4], atol=1e-5)
+    with pytest.raises(ValueError, match='empty mask and no box'):
+        mask_or_box_to_sequence(np.zeros((20, 30), bool), [2, 3, 2, 4])
+    with pytest.raises(ValueError):
+        mask_or_box_to_sequence(np.zeros((20, 30), bool), None)
 
 
 def test_sequence_to_polygons_torch_padding_and_junk():

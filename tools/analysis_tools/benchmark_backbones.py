@@ -64,15 +64,27 @@ def bench_backbones(args, device):
             sec = time_call(lambda: model(x), device, runs=args.runs)
         params = sum(p.numel() for p in model.parameters()) / 1e6
         results[name] = dict(seconds=sec, params_m=params)
-        print(f'{name:>11s}: {sec:7.3f} s / forward @ {args.size}x{args.size}  '
-              f'({params:.1f} M params)', flush=True)
+        line = f'{name:>11s}: {sec:7.3f} s / forward'
+        if args.backward:
+            model.train()
+
+            def fwd_bwd():
+                sum(o.float().mean() for o in model(x)).backward()
+
+            results[name]['train_step_seconds'] = time_call(fwd_bwd, device, runs=args.runs)
+            line += f', {results[name]["train_step_seconds"]:7.3f} s / forward+backward'
+        print(f'{line} @ {args.size}x{args.size} ({params:.1f} M params)', flush=True)
         del model
     if 'vmamba-t' in results:
         ref = results['vmamba-t']['seconds']
         for name, r in results.items():
             r['ratio_to_vmamba'] = r['seconds'] / ref
-        print('ratios (time / VMamba-T): ' +
+        print('forward time ratios (time / VMamba-T): ' +
               ', '.join(f'{n} {r["ratio_to_vmamba"]:.2f}' for n, r in results.items()))
+        if args.backward:
+            ref = results['vmamba-t']['train_step_seconds']
+            print('forward+backward ratios: ' + ', '.join(
+                f'{n} {r["train_step_seconds"] / ref:.2f}' for n, r in results.items()))
     return results
 
 
@@ -89,8 +101,8 @@ def bench_scan(args, device):
         C=torch.randn(1, K, N, L, generator=g), D=torch.ones(K * D),
         bias=torch.randn(K * D, generator=g) * 0.1)
 
-    def step(fn, **kw):
-        ins = {k: v.to(device).requires_grad_() for k, v in base.items()}
+    def step(fn, inputs, **kw):
+        ins = {k: v.to(device).requires_grad_() for k, v in inputs.items()}
 
         def run():
             y = fn(ins['u'], ins['delta'], ins['A'], ins['B'], ins['C'], ins['D'], ins['bias'],
@@ -101,17 +113,27 @@ def bench_scan(args, device):
         return run
 
     results = {}
-    results['torch_chunked'] = time_call(step(selective_scan_torch), device, runs=args.runs)
+    results['torch_chunked'] = time_call(step(selective_scan_torch, base), device,
+                                         runs=args.runs)
     print(f'scan fwd+bwd (L={L}, {K}x{D} ch, N={N}) pure-PyTorch chunked: '
           f'{results["torch_chunked"]:.3f} s', flush=True)
     if not args.skip_ref:
-        results['sequential_ref'] = time_call(step(selective_scan_ref), device, runs=1, warmup=0)
+        # timed on the whole sequence by default; --ref-len N times the first N steps and
+        # scales linearly (the reference loop is linear in L)
+        ref_len = min(args.ref_len or L, L)
+        short = {k: (v[..., :ref_len] if v.dim() >= 3 else v) for k, v in base.items()}
+        sec = time_call(step(selective_scan_ref, short), device, runs=1, warmup=0)
+        results['sequential_ref_measured'] = dict(seconds=sec, length=ref_len)
+        results['sequential_ref'] = sec * L / ref_len
         results['speedup_vs_ref'] = results['sequential_ref'] / results['torch_chunked']
-        print(f'scan fwd+bwd sequential reference: {results["sequential_ref"]:.3f} s  -> '
-              f'speed-up x{results["speedup_vs_ref"]:.1f}', flush=True)
+        how = 'measured' if ref_len == L else \
+            f'{sec:.2f} s measured on L={ref_len}, x{L / ref_len:g}'
+        print(f'scan fwd+bwd sequential reference: {results["sequential_ref"]:.2f} s ({how})'
+              f'  -> speed-up x{results["speedup_vs_ref"]:.0f}', flush=True)
     name, fn = get_fused_selective_scan()
     if device.type == 'cuda' and fn is not None:
-        results['fused'] = time_call(step(selective_scan, backend='fused'), device, runs=args.runs)
+        results['fused'] = time_call(step(selective_scan, base, backend='fused'), device,
+                                     runs=args.runs)
         results['fused_kernel'] = name
         print(f'scan fwd+bwd fused kernel ({name}): {results["fused"]:.4f} s -> x'
               f'{results["torch_chunked"] / results["fused"]:.1f} vs PyTorch', flush=True)
@@ -129,8 +151,13 @@ def main():
     parser.add_argument('--models', nargs='+', default=['vmamba-t', 'swin-t', 'convnext-t'])
     parser.add_argument('--scan-len', type=int, default=56 * 56)
     parser.add_argument('--scan-channels', type=int, default=96)
+    parser.add_argument('--ref-len', type=int, default=0,
+                        help='time the sequential reference on this many steps and scale to '
+                        '--scan-len (0: all steps)')
     parser.add_argument('--skip-ref', action='store_true', help='skip the slow reference loop')
     parser.add_argument('--skip-backbones', action='store_true')
+    parser.add_argument('--backward', action='store_true',
+                        help='also time forward+backward in train mode')
     parser.add_argument('--json', default=None, help='write the figures to this file')
     args = parser.parse_args()
     if args.threads:

@@ -3,14 +3,15 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from recs4r_mm.registry import TRANSFORMS
-from recs4r_mm.structures import box_to_sequence, mask_to_sequence
+from recs4r_mm.structures import mask_or_box_to_sequence, mask_to_sequence
 
 
 @TRANSFORMS.register_module()
 class ContourTarget(BaseTransform):
     """Build ``gt_tokens`` int64 (T,) and ``gt_coords`` float32 (T, 2) (xy normalised by the
     current mask size) from the first instance of ``gt_masks`` (or ``gt_bboxes`` for box-only
-    samples: 4-corner contour), as specified in SPEC §3 / ``recs4r_mm.structures``.
+    samples: 4-corner contour; also used when the mask vanished in resizing), as specified in
+    SPEC §3 / ``recs4r_mm.structures``.
 
     Args:
         num_vertices (int): vertices in total over all contours.
@@ -26,21 +27,25 @@ class ContourTarget(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         masks = results.get('gt_masks')
-        if results.get('box_only') or masks is None or len(masks) == 0:
-            boxes = results.get('gt_bboxes')
-            if boxes is None or len(boxes) == 0:
-                raise ValueError(f'ContourTarget: no gt mask or box for {results.get("img_path")}')
-            box = boxes.numpy()[0] if hasattr(boxes, 'numpy') else np.asarray(boxes)[0]
-            h, w = results.get('img_shape', results.get('ori_shape'))[:2]
-            tokens, coords = box_to_sequence(box, (h, w), self.num_vertices)
-        else:
+        boxes = results.get('gt_bboxes')
+        box = None
+        if boxes is not None and len(boxes):
+            box = (boxes.numpy() if hasattr(boxes, 'numpy') else np.asarray(boxes))[0]
+        mask = None
+        if masks is not None and len(masks):
             mask = masks.masks[0] if hasattr(masks, 'masks') else np.asarray(masks)[0]
-            try:
+        try:
+            if mask is not None and not results.get('box_only') and mask.any():
                 tokens, coords = mask_to_sequence(mask, self.num_vertices, self.with_holes,
                                                   self.keep_vertices)
-            except ValueError as e:
-                raise ValueError(f'ContourTarget: {e} ({results.get("img_path")}, '
-                                 f'text={results.get("text")!r})') from e
+            else:
+                # box-only sample, or a mask that vanished when resized: 4-corner contour
+                hw = mask.shape if mask is not None else results.get(
+                    'img_shape', results.get('ori_shape'))[:2]
+                tokens, coords = mask_or_box_to_sequence(None, box, hw, self.num_vertices)
+        except ValueError as e:
+            raise ValueError(f'ContourTarget: {e} ({results.get("img_path")}, '
+                             f'text={results.get("text")!r})') from e
         results['gt_tokens'] = tokens
         results['gt_coords'] = coords
         return results

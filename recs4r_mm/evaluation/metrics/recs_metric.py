@@ -155,8 +155,8 @@ class RECSMetric(BaseMetric):
             else:
                 pm = np.zeros_like(gt_mask)
             if self.eval_size is not None:
-                pm, gm = _resize_nearest(pm, self.eval_size), _resize_nearest(gt_mask,
-                                                                             self.eval_size)
+                pm = _resize_nearest(pm, self.eval_size)
+                gm = _resize_nearest(gt_mask, self.eval_size)
             else:
                 gm = gt_mask
             res['mask_inter'] = float(np.logical_and(pm, gm).sum())

@@ -17,7 +17,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
 
 from recs4r_mm.registry import MODELS
-from .vmamba_blocks import LayerNorm2d, Linear2d, VSSBlock
+from .vmamba_blocks import LayerNorm2d, VSSBlock
 from .vmamba_checkpoint import convert_vmamba_state_dict
 
 __all__ = ['VMamba']

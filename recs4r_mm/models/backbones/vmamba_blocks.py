@@ -15,18 +15,27 @@ import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor
 
-from ..layers.selective_scan import selective_scan
+from ..layers.selective_scan import (resolve_scan_backend, selective_scan,
+                                      selective_scan_tm)
 
 __all__ = ['Linear2d', 'LayerNorm2d', 'cross_scan', 'cross_merge', 'SS2D', 'VSSMlp', 'VSSBlock']
 
 
 class Linear2d(nn.Linear):
-    """1x1 convolution stored as an ``nn.Linear`` weight (out, in): (B, C_in, H, W) -> (B, C_out, H, W).
+    """1x1 conv kept as an ``nn.Linear`` weight (out, in): (B, C_in, H, W) -> (B, C_out, H, W).
 
     Loading also accepts a 1x1 conv weight (out, in, 1, 1)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight[:, :, None, None], self.bias)
+        B, C, H, W = x.shape
+        nhwc = x.permute(0, 2, 3, 1)
+        if nhwc.is_contiguous():  # channels-last memory (e.g. after LayerNorm2d): one GEMM
+            return F.linear(nhwc, self.weight, self.bias).permute(0, 3, 1, 2)
+        # NCHW memory: W @ x per image (a GEMM; CPU conv2d picks a slow path for 1x1 here)
+        y = torch.matmul(self.weight, x.reshape(B, C, H * W))
+        if self.bias is not None:
+            y = y + self.bias.view(1, -1, 1)
+        return y.view(B, -1, H, W)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         key = prefix + 'weight'
@@ -104,8 +113,10 @@ class SS2D(nn.Module):
                                 groups=d_inner, bias=conv_bias) if d_conv > 1 else None
         # per-direction projections (K, R + 2N, d_inner), initialised like nn.Linear
         bound = 1.0 / math.sqrt(d_inner)
-        self.x_proj_weight = nn.Parameter(torch.empty(K, R + 2 * N, d_inner).uniform_(-bound, bound))
-        # dt projections: weight ~ U(±R^-0.5 * scale), bias = softplus^-1(dt), dt ~ logU[dt_min, dt_max]
+        self.x_proj_weight = nn.Parameter(
+            torch.empty(K, R + 2 * N, d_inner).uniform_(-bound, bound))
+        # dt projections: weight ~ U(±R^-0.5 * scale), bias = softplus^-1(dt),
+        # dt ~ log-uniform[dt_min, dt_max]
         std = R**-0.5 * dt_scale
         self.dt_projs_weight = nn.Parameter(torch.empty(K, d_inner, R).uniform_(-std, std))
         dt = torch.exp(
@@ -120,26 +131,55 @@ class SS2D(nn.Module):
         self.out_proj = Linear2d(d_inner, d_model, bias=bias)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
-    def forward_core(self, x: Tensor) -> Tensor:
-        """(B, D, H, W) after conv+act -> merged scan output (B, D, H, W)."""
+    def _ssm_params(self):
+        """A = -exp(A_log) (fp32), D, Δ bias (flattened over directions)."""
+        return (-torch.exp(self.A_logs.float()), self.Ds.float(),
+                self.dt_projs_bias.reshape(-1).float())
+
+    def forward_core(self, x: Tensor, backend: Optional[str] = None) -> Tensor:
+        """Channel-first core (any scan backend): (B, D, H, W) after conv+act -> (B, D, H, W)."""
         B, D, H, W = x.shape
         K, R, N, L = self.num_directions, self.dt_rank, self.d_state, H * W
         xs = cross_scan(x)  # (B, K, D, L)
         x_dbl = torch.einsum('bkdl,kcd->bkcl', xs, self.x_proj_weight)
         dts, Bs, Cs = torch.split(x_dbl, [R, N, N], dim=2)
         dts = torch.einsum('bkrl,kdr->bkdl', dts, self.dt_projs_weight)
+        A, Ds, bias = self._ssm_params()
         ys = selective_scan(
-            xs.reshape(B, K * D, L),
-            dts.reshape(B, K * D, L),
-            -torch.exp(self.A_logs.float()),  # A = -exp(A_log)
-            Bs,
-            Cs,
-            self.Ds.float(),
-            self.dt_projs_bias.reshape(-1).float(),
+            xs.reshape(B, K * D, L), dts.reshape(B, K * D, L), A, Bs, Cs, Ds, bias,
             delta_softplus=True,  # Δ = softplus(dt + bias)
-            backend=self.scan_backend,
-            chunk_size=self.scan_chunk_size)
+            backend=backend or self.scan_backend, chunk_size=self.scan_chunk_size)
         return cross_merge(ys.reshape(B, K, D, H, W))
+
+    def forward_core_time_major(self, x: Tensor) -> Tensor:
+        """Same maths on the pure-PyTorch scan without layout round trips.
+
+        (B, D, H, W) -> channels-last (H, W, B, D). The four directions are written straight
+        into one time-major (L, B, K, D) buffer, the Δ projection is a block-diagonal matmul
+        whose output is already time-major, and the merge produces (H, W, B, D) for the LN.
+        """
+        B, D, H, W = x.shape
+        K, R, N, L = self.num_directions, self.dt_rank, self.d_state, H * W
+        rows = x.permute(2, 3, 0, 1)  # (H, W, B, D)
+        cols = x.permute(3, 2, 0, 1)  # (W, H, B, D)
+        xs = x.new_empty(L, B, K, D)
+        xs[:, :, 0].view(H, W, B, D).copy_(rows)
+        xs[:, :, 1].view(W, H, B, D).copy_(cols)
+        xs[:, :, 2].view(H, W, B, D).copy_(rows.flip(0, 1))
+        xs[:, :, 3].view(W, H, B, D).copy_(cols.flip(0, 1))
+        x_dbl = torch.einsum('lbkd,kcd->lbkc', xs, self.x_proj_weight)  # (L, B, K, R + 2N)
+        dts, Bs, Cs = torch.split(x_dbl, [R, N, N], dim=3)
+        A, Ds, bias = self._ssm_params()
+        # dt + bias for all directions in one matmul (bias added in the GEMM)
+        dts = F.linear(dts.reshape(L * B, K * R), torch.block_diag(*self.dt_projs_weight), bias)
+        ys = selective_scan_tm(
+            xs.view(L, B, K * D), dts.view(L, B, K * D), A, Bs, Cs, None, None,
+            delta_softplus=True, chunk_size=self.scan_chunk_size).view(L, B, K, D)
+        y_rows = ys[:, :, 0] + ys[:, :, 2].flip(0)  # row-major time
+        y_cols = ys[:, :, 1] + ys[:, :, 3].flip(0)  # column-major time
+        y = y_rows.view(H, W, B, D) + y_cols.view(W, H, B, D).transpose(0, 1)
+        # skip term: every direction sees the same pixel, so sum_k D_k u = (sum_k D_k) x
+        return y.addcmul_(rows, Ds.view(K, D).sum(0))
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, H, W)."""
@@ -147,8 +187,15 @@ class SS2D(nn.Module):
         if self.conv2d is not None:
             x = self.conv2d(x)
         x = self.act(x)
-        y = self.out_norm(self.forward_core(x).to(x.dtype))
-        return self.dropout(self.out_proj(y))
+        backend = resolve_scan_backend(x.is_cuda, self.scan_backend)
+        if backend == 'torch':
+            y = self.forward_core_time_major(x).to(x.dtype)  # (H, W, B, D)
+            y = F.layer_norm(y, self.out_norm.normalized_shape, self.out_norm.weight,
+                             self.out_norm.bias, self.out_norm.eps)
+            y = F.linear(y, self.out_proj.weight, self.out_proj.bias).permute(2, 3, 0, 1)
+        else:
+            y = self.out_proj(self.out_norm(self.forward_core(x, backend).to(x.dtype)))
+        return self.dropout(y)
 
 
 class VSSMlp(nn.Module):

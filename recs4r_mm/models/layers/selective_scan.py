@@ -10,11 +10,12 @@ Three implementations:
 
 * :func:`selective_scan_ref`: a straightforward Python loop over time with autograd. Exact, slow;
   it is the reference for the tests and the benchmark.
-* :func:`selective_scan_torch`: a custom :class:`torch.autograd.Function`. The forward runs a
-  two-level chunked linear scan (sequential inside chunks, vectorised across chunks, then a short
-  sequential carry between chunks, all without ever dividing by a cumulative decay product), and
-  the backward runs the reverse recurrence ``g_t = C_t dy_t + exp(Δ_{t+1} A) g_{t+1}`` with the same
-  scan, so no autograd graph over time is ever built. Always computed in float32.
+* :func:`selective_scan_torch` / :func:`selective_scan_tm` (time-major layout, no transposes):
+  the custom :class:`SelectiveScanFn`. The forward runs a two-level chunked linear scan
+  (sequential inside chunks, vectorised across chunks, then a short sequential carry between
+  chunks, all without ever dividing by a cumulative decay product), and the backward runs the
+  reverse recurrence ``g_t = C_t dy_t + exp(Δ_{t+1} A) g_{t+1}`` with the same scan, so no
+  autograd graph over time is ever built. Always computed in float32.
 * a fused CUDA kernel (VMamba's ``selective_scan_cuda_oflex`` or mamba_ssm's
   ``selective_scan_fn``), used by :func:`selective_scan` for CUDA tensors when one is importable.
 
@@ -34,8 +35,8 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 __all__ = [
-    'selective_scan', 'selective_scan_torch', 'selective_scan_ref', 'linear_scan',
-    'get_fused_selective_scan', 'SelectiveScanFn'
+    'selective_scan', 'selective_scan_torch', 'selective_scan_tm', 'selective_scan_ref',
+    'linear_scan', 'get_fused_selective_scan', 'resolve_scan_backend', 'SelectiveScanFn'
 ]
 
 BACKENDS = ('auto', 'torch', 'fused', 'ref')
@@ -56,9 +57,9 @@ SERIAL_LOOP_NUMEL = 1 << 18
 
 
 @contextmanager
-def _serial_threads(numel: int):
+def _serial_threads(numel: int, device: torch.device):
     threads = torch.get_num_threads()
-    if threads <= 1 or numel >= SERIAL_LOOP_NUMEL:
+    if device.type != 'cpu' or threads <= 1 or numel >= SERIAL_LOOP_NUMEL:
         yield
         return
     torch.set_num_threads(1)
@@ -69,47 +70,74 @@ def _serial_threads(numel: int):
 
 
 @torch.no_grad()
-def linear_scan(a: Tensor, x: Tensor, chunk_size: Optional[int] = None) -> Tensor:
+def linear_scan(a: Tensor,
+                x: Tensor,
+                chunk_size: Optional[int] = None,
+                inplace: bool = False,
+                log_a: Optional[Tensor] = None) -> Tensor:
     """First-order linear recurrence ``h_t = a_t * h_{t-1} + x_t``, ``h_{-1} = 0``.
 
     Args:
-        a, x: (L, M) time-major float tensors (``a`` are the per-step decays, 0 < a ≤ 1 here).
+        a, x: (L, M) time-major float tensors (``a`` are the per-step decays, 0 ≤ a ≤ 1 here).
         chunk_size: time steps per chunk (default ``ceil(sqrt(L))``).
+        inplace: write the result into ``x`` (must then be contiguous).
+        log_a: optional ``log(a)`` (L, M) when the caller has it (saves a pass); it is
+            overwritten.
 
     Returns:
         h: (L, M). Two-level scan: a sequential pass inside chunks (vectorised over chunks), the
         chunk-end states carried sequentially across chunks, then one fused correction
-        ``h = h_local + cumprod(a) * carry``. Only products of decays appear (underflow to 0 is
-        harmless), never a division by them.
+        ``h = h_local + (running product of a inside the chunk) * carry``. Only products of
+        decays appear (underflow to 0 is harmless), never a division by them.
     """
     length, width = x.shape
     if length == 0:
-        return x.clone()
+        return x if inplace else x.clone()
     chunk = int(chunk_size or _default_chunk(length))
     chunk = max(1, min(chunk, length))
     num_chunks = (length + chunk - 1) // chunk
     pad = num_chunks * chunk - length
+    a = a.contiguous()
     if pad:
         a = F.pad(a, (0, 0, 0, pad), value=1.0)
-        x = F.pad(x, (0, 0, 0, pad))
-    a = a.reshape(num_chunks, chunk, width)
-    h = x.reshape(num_chunks, chunk, width).clone()
-    # 1) local scans with zero initial state, all chunks at once
-    with _serial_threads(num_chunks * width):
+        h = F.pad(x, (0, 0, 0, pad))
+        if log_a is not None:
+            log_a = F.pad(log_a, (0, 0, 0, pad))
+    elif inplace:
+        if not x.is_contiguous():
+            raise ValueError('linear_scan(inplace=True) needs a contiguous x')
+        h = x
+    else:
+        h = x.contiguous().clone()
+    a = a.view(num_chunks, chunk, width)
+    h = h.view(num_chunks, chunk, width)
+    with _serial_threads(num_chunks * width, h.device):
+        # 1) local scans with zero initial state, all chunks at once
         for t in range(1, chunk):
             h[:, t].addcmul_(a[:, t], h[:, t - 1])
-    if num_chunks > 1:
-        # 2) true state at the end of every chunk
-        decay_in_chunk = torch.cumprod(a, dim=1)  # prod_{s<=t} a_s inside the chunk
-        carry = h[:, -1].clone()
-        chunk_decay = decay_in_chunk[:, -1]
-        with _serial_threads(width):
+        if num_chunks > 1:
+            # 2) running decay products inside each chunk, prod_{s<=t} a_s, summed in log space;
+            #    products below e^-80 only scale the carry by < 1e-34 and are clamped there
+            #    (keeps float32 out of the slow denormal range; no division anywhere)
+            prod = torch.log(a) if log_a is None else log_a.view(num_chunks, chunk, width)
+            for t in range(1, chunk):
+                prod[:, t].add_(prod[:, t - 1])
+            prod.clamp_min_(-80.0).exp_()
+            # 3) true state at the end of every chunk, carried across chunks
+            carry = h[:, -1].clone()
+            chunk_decay = prod[:, -1]
             for c in range(1, num_chunks):
                 carry[c].addcmul_(chunk_decay[c], carry[c - 1])
-        # 3) add the contribution of the previous chunk's end state
-        h[1:].addcmul_(decay_in_chunk[1:], carry[:-1].unsqueeze(1))
-    h = h.reshape(num_chunks * chunk, width)
-    return h[:length] if pad else h
+    if num_chunks > 1:
+        # 4) add the previous chunk's end state, decayed to every step
+        h[1:].addcmul_(prod[1:], carry[:-1].unsqueeze(1))
+    h = h.view(num_chunks * chunk, width)
+    if pad:
+        h = h[:length]
+        if inplace:
+            x.copy_(h)
+            return x
+    return h
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +189,11 @@ def selective_scan_ref(u: Tensor,
                        D: Optional[Tensor] = None,
                        delta_bias: Optional[Tensor] = None,
                        delta_softplus: bool = False) -> Tensor:
-    """Reference: a plain loop over time (autograd through every step). Shapes: module doc."""
+    """Reference: a plain loop over time (autograd through every step). Shapes: module doc.
+
+    Per-step slices come from one ``unbind`` so the backward stays linear in L (indexing
+    ``x[..., t]`` in the loop would make every step's backward allocate a full-size gradient).
+    """
     Bg, Cg = _check_inputs(u, delta, A, B, C, D, delta_bias)
     dtype = u.dtype
     batch, channels, length = u.shape
@@ -172,10 +204,11 @@ def selective_scan_ref(u: Tensor,
     Cx = Cg.float().repeat_interleave(channels // groups, dim=1)
     h = u.new_zeros(batch, channels, state)
     ys = []
-    for t in range(length):
-        dA = torch.exp(dt[:, :, t, None] * A)
-        h = dA * h + (dt[:, :, t] * u[:, :, t])[..., None] * Bx[..., t]
-        ys.append((h * Cx[..., t]).sum(-1))
+    steps = zip(dt.unbind(-1), u.unbind(-1), Bx.unbind(-1), Cx.unbind(-1))
+    for dt_t, u_t, B_t, C_t in steps:
+        dA = torch.exp(dt_t[..., None] * A)
+        h = dA * h + (dt_t * u_t)[..., None] * B_t
+        ys.append((h * C_t).sum(-1))
     y = torch.stack(ys, dim=-1)
     if D is not None:
         y = y + D.float().view(1, -1, 1) * u
@@ -185,97 +218,136 @@ def selective_scan_ref(u: Tensor,
 # --------------------------------------------------------------------------------------------
 # Fast exact PyTorch path (custom autograd Function).
 # --------------------------------------------------------------------------------------------
+def _sum_state(x: Tensor) -> Tensor:
+    """Sum over the trailing state dim N (a free view when N == 1)."""
+    return x[..., 0] if x.shape[-1] == 1 else x.sum(-1)
+
+
 class SelectiveScanFn(torch.autograd.Function):
-    """Chunked-scan forward + reverse-recurrence backward, float32 inside."""
+    """Chunked-scan forward + reverse-recurrence backward on TIME-MAJOR inputs, fp32 inside.
+
+    Inputs: u, delta (L, b, KD); A (KD, N); B, C (L, b, G, N); D, delta_bias (KD,) or None.
+    Output: y (L, b, KD). Internally (L, b, G, KD/G, N) contiguous, so every sequential step of
+    the scan touches one contiguous slab.
+    """
 
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, delta_bias, delta_softplus, chunk_size):
         in_dtype = u.dtype
-        b_was_3d, c_was_3d = B.dim() == 3, C.dim() == 3
-        Bg, Cg = _check_inputs(u, delta, A, B, C, D, delta_bias)
-        u32, delta32, A32 = u.float(), delta.float(), A.float()
-        B32, C32 = Bg.float(), Cg.float()
-        bias32 = None if delta_bias is None else delta_bias.float()
-        D32 = None if D is None else D.float()
-        batch, channels, length = u32.shape
-        groups, state = B32.shape[1], A32.shape[1]
+        length, batch, channels = u.shape
+        groups, state = B.shape[2], A.shape[1]
         per_group = channels // groups
+        shape = (length, batch, groups, per_group, 1)
+        A32, B_t, C_t = A.float(), B.float().unsqueeze(3), C.float().unsqueeze(3)
+        D32 = None if D is None else D.float()
 
-        # time-major layouts: (L, b, G, Dg, N) flattened to (L, M)
-        dt = _delta(delta32, bias32, delta_softplus)  # (b, KD, L)
-        dt_t = dt.permute(2, 0, 1).reshape(length, batch, groups, per_group, 1)
-        u_t = u32.permute(2, 0, 1).reshape(length, batch, groups, per_group, 1)
-        B_t = B32.permute(3, 0, 1, 2).unsqueeze(3)  # (L, b, G, 1, N)
-        C_t = C32.permute(3, 0, 1, 2).unsqueeze(3)
+        pre = delta.float().contiguous()
+        if delta_bias is not None:
+            pre = pre + delta_bias.float()
+        dt = F.softplus(pre) if delta_softplus else pre
+        u32 = u.float().contiguous()
         A_g = A32.view(1, 1, groups, per_group, state)
-        decay = torch.exp(dt_t * A_g)  # exp(Δ A) ∈ (0, 1]
-        inp = (dt_t * u_t) * B_t  # Δ B u
-        h = linear_scan(decay.reshape(length, -1), inp.reshape(length, -1), chunk_size)
-        h = h.view(length, batch, groups, per_group, state)
-        y = (h * C_t).sum(-1).reshape(length, batch, channels).permute(1, 2, 0)
+
+        log_decay = dt.view(shape) * A_g  # Δ A, (L, b, G, Dg, N)
+        decay = torch.exp(log_decay)  # exp(Δ A) ∈ [0, 1]
+        h = torch.mul((dt * u32).view(shape), B_t, out=torch.empty_like(decay))  # Δ B u
+        linear_scan(decay.view(length, -1), h.view(length, -1), chunk_size, inplace=True,
+                    log_a=log_decay.view(length, -1))
+        y = _sum_state(h * C_t).reshape(length, batch, channels)
         if D32 is not None:
-            y = y + D32.view(1, -1, 1) * u32
+            y = y.addcmul(u32, D32)
 
         ctx.delta_softplus = delta_softplus
         ctx.chunk_size = chunk_size
-        ctx.squeeze = (b_was_3d, c_was_3d)
         ctx.dtypes = tuple(None if t is None else t.dtype
                            for t in (u, delta, A, B, C, D, delta_bias))
-        ctx.save_for_backward(u32, delta32, A32, B32, C32, D32, bias32, h)
+        ctx.has_bias = delta_bias is not None
+        ctx.save_for_backward(u32, pre, A32, B_t, C_t, D32, h)
         return y.to(in_dtype)
 
     @staticmethod
     def backward(ctx, dy):
-        u, delta, A, Bm, Cm, D, bias, h = ctx.saved_tensors
-        batch, channels, length = u.shape
-        groups, state = Bm.shape[1], A.shape[1]
+        u32, pre, A, B_t, C_t, D, h = ctx.saved_tensors
+        length, batch, channels = u32.shape
+        groups, state = B_t.shape[2], A.shape[1]
         per_group = channels // groups
-        dy = dy.float()
+        shape = (length, batch, groups, per_group, 1)
+        dy = dy.float().contiguous()
 
-        pre = delta if bias is None else delta + bias.view(1, -1, 1)
         dt = F.softplus(pre) if ctx.delta_softplus else pre
-        dt_t = dt.permute(2, 0, 1).reshape(length, batch, groups, per_group, 1)
-        u_t = u.permute(2, 0, 1).reshape(length, batch, groups, per_group, 1)
-        dy_t = dy.permute(2, 0, 1).reshape(length, batch, groups, per_group, 1)
-        B_t = Bm.permute(3, 0, 1, 2).unsqueeze(3)
-        C_t = Cm.permute(3, 0, 1, 2).unsqueeze(3)
+        dt5, u5, dy5 = dt.view(shape), u32.view(shape), dy.view(shape)
         A_g = A.view(1, 1, groups, per_group, state)
-        decay = torch.exp(dt_t * A_g)  # (L, b, G, Dg, N)
+        log_decay = (dt5 * A_g).view(length, -1)
+        decay = torch.exp(log_decay)
 
-        # reverse recurrence g_t = C_t dy_t + decay_{t+1} g_{t+1}
-        src = (C_t * dy_t).reshape(length, -1)
-        nxt = torch.ones_like(decay)
-        nxt[:-1] = decay[1:]
-        g = linear_scan(nxt.reshape(length, -1).flip(0), src.flip(0), ctx.chunk_size).flip(0)
+        # reverse recurrence g_t = C_t dy_t + decay_{t+1} g_{t+1}, run as a forward scan on
+        # time-flipped sequences
+        src = torch.mul(dy5, C_t, out=decay.new_empty(shape[:-1] + (state, ))).view(length, -1)
+        nxt, log_nxt = torch.ones_like(decay), torch.zeros_like(log_decay)
+        nxt[:-1], log_nxt[:-1] = decay[1:], log_decay[1:]
+        g = linear_scan(nxt.flip(0), src.flip(0), ctx.chunk_size, inplace=True,
+                        log_a=log_nxt.flip(0)).flip(0)
+        decay = decay.view(shape[:-1] + (state, ))
         g = g.view_as(decay)
-        h_prev = torch.zeros_like(h)
-        h_prev[1:] = h[:-1]
 
-        gdh = g * h_prev * decay  # ∂L/∂(Δ A) per element
-        gB = g * B_t  # (L, b, G, Dg, N)
-        dtu = dt_t * u_t
-        d_dt = (gdh * A_g).sum(-1, keepdim=True) + gB.sum(-1, keepdim=True) * u_t
-        du = gB.sum(-1, keepdim=True) * dt_t
-        dA = (gdh * dt_t).sum((0, 1)).reshape(channels, state)
-        dB = (g * dtu).sum(3).permute(1, 2, 3, 0)  # (b, G, N, L)
-        dC = (h * dy_t).sum(3).permute(1, 2, 3, 0)
-
-        du = du.reshape(length, batch, channels).permute(1, 2, 0)
-        d_dt = d_dt.reshape(length, batch, channels).permute(1, 2, 0)
+        gdh = decay  # reuse: ∂L/∂(Δ A) = g_t h_{t-1} exp(Δ_t A), zero at t = 0
+        gdh[0].zero_()
+        gdh[1:].mul_(g[1:]).mul_(h[:-1])
+        gB = _sum_state(g * B_t)  # (L, b, G, Dg)
+        d_dt = (_sum_state(gdh * A_g) + gB * u5[..., 0]).reshape(length, batch, channels)
+        du = (gB * dt5[..., 0]).reshape(length, batch, channels)
+        dA = (gdh * dt5).sum((0, 1)).reshape(channels, state)
+        dB = (g * (dt5 * u5)).sum(3)  # (L, b, G, N)
+        dC = (h * dy5).sum(3)
+        dD = None
         if D is not None:
-            du = du + D.view(1, -1, 1) * dy
-            dD = (dy * u).sum((0, 2))
-        else:
-            dD = None
+            du = du.addcmul(dy, D)
+            dD = (dy * u32).sum((0, 1))
         d_delta = d_dt * torch.sigmoid(pre) if ctx.delta_softplus else d_dt
-        d_bias = d_delta.sum((0, 2)) if bias is not None else None
-
-        b3, c3 = ctx.squeeze
-        dB = dB.squeeze(1) if b3 else dB
-        dC = dC.squeeze(1) if c3 else dC
+        d_bias = d_delta.sum((0, 1)) if ctx.has_bias else None
         grads = (du, d_delta, dA, dB, dC, dD, d_bias)
         grads = tuple(None if g_ is None else g_.to(t) for g_, t in zip(grads, ctx.dtypes))
         return grads + (None, None)
+
+
+def _check_time_major(u, delta, A, B, C, D, delta_bias):
+    if u.dim() != 3 or delta.shape != u.shape:
+        raise ValueError(f'selective_scan_tm: u and delta must both be (L, batch, channels); '
+                         f'got u {tuple(u.shape)}, delta {tuple(delta.shape)}')
+    length, batch, channels = u.shape
+    if A.dim() != 2 or A.shape[0] != channels:
+        raise ValueError(f'selective_scan_tm: A must be (channels={channels}, N); got '
+                         f'{tuple(A.shape)}')
+    for name, m in (('B', B), ('C', C)):
+        if m.dim() != 4 or tuple(m.shape[:2]) != (length, batch) or m.shape[3] != A.shape[1] \
+                or channels % m.shape[2]:
+            raise ValueError(f'selective_scan_tm: {name} must be (L={length}, batch={batch}, '
+                             f'groups dividing {channels}, N={A.shape[1]}); got '
+                             f'{tuple(m.shape)}')
+    if B.shape != C.shape:
+        raise ValueError('selective_scan_tm: B and C must have the same shape')
+    for name, v in (('D', D), ('delta_bias', delta_bias)):
+        if v is not None and v.shape != (channels, ):
+            raise ValueError(f'selective_scan_tm: {name} must be ({channels},); got '
+                             f'{tuple(v.shape)}')
+
+
+def selective_scan_tm(u: Tensor,
+                      delta: Tensor,
+                      A: Tensor,
+                      B: Tensor,
+                      C: Tensor,
+                      D: Optional[Tensor] = None,
+                      delta_bias: Optional[Tensor] = None,
+                      delta_softplus: bool = False,
+                      chunk_size: Optional[int] = None) -> Tensor:
+    """Pure-PyTorch selective scan on time-major tensors (no layout copies).
+
+    u, delta: (L, b, KD); A: (KD, N); B, C: (L, b, G, N); D, delta_bias: (KD,). Returns (L, b, KD).
+    """
+    _check_time_major(u, delta, A, B, C, D, delta_bias)
+    return SelectiveScanFn.apply(u, delta, A, B, C, D, delta_bias, bool(delta_softplus),
+                                 chunk_size)
 
 
 def selective_scan_torch(u: Tensor,
@@ -287,9 +359,14 @@ def selective_scan_torch(u: Tensor,
                          delta_bias: Optional[Tensor] = None,
                          delta_softplus: bool = False,
                          chunk_size: Optional[int] = None) -> Tensor:
-    """Fast exact pure-PyTorch selective scan (any device). Shapes: module doc."""
-    return SelectiveScanFn.apply(u, delta, A, B, C, D, delta_bias, bool(delta_softplus),
-                                 chunk_size)
+    """Fast exact pure-PyTorch selective scan (any device), channel-first API (module doc).
+
+    Transposes to time-major, runs :class:`SelectiveScanFn`, transposes back."""
+    Bg, Cg = _check_inputs(u, delta, A, B, C, D, delta_bias)
+    y = SelectiveScanFn.apply(
+        u.permute(2, 0, 1), delta.permute(2, 0, 1), A, Bg.permute(3, 0, 1, 2),
+        Cg.permute(3, 0, 1, 2), D, delta_bias, bool(delta_softplus), chunk_size)
+    return y.permute(1, 2, 0).contiguous()
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +412,8 @@ def _load_oflex() -> Optional[Callable]:
 
 def _load_mamba() -> Optional[Callable]:
     """mamba_ssm's ``selective_scan_fn(u, δ, A, B, C, D=None, z=None, delta_bias=None,
-    delta_softplus=False, return_last_state=False)`` (keyword call: robust to positional changes)."""
+    delta_softplus=False, return_last_state=False)`` (called by keyword: robust to positional
+    changes)."""
     from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
 
     def run(u, delta, A, B, C, D, delta_bias, delta_softplus):
@@ -364,7 +442,7 @@ def get_fused_selective_scan() -> Tuple[Optional[str], Optional[Callable]]:
     return _FUSED_CACHE['fused']
 
 
-def _select_backend(is_cuda: bool, backend: str = 'auto') -> str:
+def resolve_scan_backend(is_cuda: bool, backend: str = 'auto') -> str:
     """Choose 'fused', 'torch' or 'ref' and log the choice once per (backend, device kind)."""
     if backend not in BACKENDS:
         raise ValueError(f'selective_scan: backend must be one of {BACKENDS}, got {backend!r}')
@@ -404,7 +482,7 @@ def selective_scan(u: Tensor,
     force a path. If the fused call rejects its arguments (``TypeError``: an unexpected kernel
     version) the PyTorch path is used from then on and this is logged.
     """
-    choice = _select_backend(u.is_cuda, backend)
+    choice = resolve_scan_backend(u.is_cuda, backend)
     if choice == 'fused':
         _, fn = get_fused_selective_scan()
         Bg = B if B.dim() == 4 else B.unsqueeze(1)

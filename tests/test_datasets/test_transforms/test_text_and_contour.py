@@ -36,7 +36,14 @@ def test_contour_target_mask_with_hole_and_box_only():
     out = ContourTarget(num_vertices=8)(box)
     np.testing.assert_allclose(sequence_to_box(out['gt_tokens'], out['gt_coords'], (30, 40)),
                                [2, 3, 12, 9], atol=1e-4)
+    # a mask that vanished when resized falls back to the box
+    vanished = dict(gt_masks=BitmapMasks(np.zeros((1, 5, 5), np.uint8), 5, 5), img_shape=(5, 5),
+                    gt_bboxes=HorizontalBoxes(np.array([[1., 1., 1.5, 2.]], np.float32)))
+    out = ContourTarget(num_vertices=8)(vanished)
+    np.testing.assert_allclose(sequence_to_box(out['gt_tokens'], out['gt_coords'], (5, 5)),
+                               [1, 1, 1.5, 2], atol=1e-5)
     empty = dict(gt_masks=BitmapMasks(np.zeros((1, 5, 5), np.uint8), 5, 5), img_shape=(5, 5),
-                 img_path='x.png', text='a thing')
-    with pytest.raises(ValueError, match="mask is empty .*x.png, text='a thing'"):
+                 img_path='x.png', text='a thing',
+                 gt_bboxes=HorizontalBoxes(np.array([[1., 1., 1., 2.]], np.float32)))
+    with pytest.raises(ValueError, match="empty mask and no box .*x.png, text='a thing'"):
         ContourTarget()(empty)

@@ -1,4 +1,4 @@
-"""VMamba backbone: shapes, architecture, SS2D directions, options and official checkpoint loading."""
+"""VMamba backbone: shapes, architecture, SS2D directions, options, official checkpoints."""
 import math
 
 import pytest
@@ -90,13 +90,44 @@ def test_ss2d_core_equals_four_explicit_directional_scans():
     assert (y - expected).abs().max() < 1e-4
 
 
+def test_ss2d_time_major_path_matches_channel_first_reference_path():
+    torch.manual_seed(3)
+    fast = SS2D(16, d_state=2, scan_backend='torch', scan_chunk_size=4)
+    ref = SS2D(16, d_state=2, scan_backend='ref')
+    ref.load_state_dict(fast.state_dict())
+    x = torch.randn(2, 16, 5, 7)
+    y_fast, y_ref = fast(x), ref(x)
+    assert y_fast.shape == y_ref.shape == (2, 16, 5, 7)
+    assert (y_fast - y_ref).abs().max() < 1e-4
+    gy = torch.randn_like(y_ref)
+    x.requires_grad_()
+    g_fast = torch.autograd.grad((fast(x) * gy).sum(), [x] + list(fast.parameters()))
+    g_ref = torch.autograd.grad((ref(x) * gy).sum(), [x] + list(ref.parameters()))
+    names = ['x'] + [n for n, _ in fast.named_parameters()]
+    for name, a, b in zip(names, g_fast, g_ref):
+        assert (a - b).abs().max() <= 1e-4 * max(1.0, b.abs().max().item()), name
+
+
 def test_backward_reaches_every_parameter():
-    model = _small(drop_path_rate=0.1).train()
+    model = _small(drop_path_rate=0.0).train()  # (a dropped branch would get no gradient)
     outs = model(torch.randn(1, 3, 64, 64))  # last stage 2x2: L > 1, so A_logs gets gradient
     sum(o.square().mean() for o in outs).backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+def test_gradient_checkpointing_gives_same_gradients():
+    torch.manual_seed(0)
+    plain, ckpt = _small(), _small(with_cp=True)
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 3, 32, 32)
+    grads = []
+    for model in (plain, ckpt):
+        model.train()
+        sum(o.sum() for o in model(x)).backward()
+        grads.append(model.layers[1].blocks[0].op.A_logs.grad.clone())
+    assert torch.allclose(grads[0], grads[1], atol=1e-5)
 
 
 def test_drop_path_out_indices_and_norms():
@@ -105,7 +136,7 @@ def test_drop_path_out_indices_and_norms():
     assert model.layers[0].blocks[0].drop_path.__class__.__name__ == 'Identity'  # rate 0
     assert model.layers[3].blocks[0].drop_path.drop_prob == pytest.approx(0.5)
     assert not hasattr(model, 'outnorm0') and hasattr(model, 'outnorm3')
-    x = torch.randn(2, 3, 32, 32)
+    x = torch.randn(8, 3, 32, 32)
     torch.manual_seed(1)
     a = model.train()(x)
     torch.manual_seed(2)
@@ -216,9 +247,11 @@ def test_checkpoint_mapping_variants(tmp_path):
     assert torch.equal(model.layers[2].downsample[1].weight,
                        official['layers.2.downsample.1.weight'])
     # legacy names of the first public release are renamed like the official loader does
-    legacy = {'patch_embed.proj.weight': torch.ones(2), 'layers.1.blocks.0.ln_1.bias': torch.ones(2),
-              'layers.1.blocks.0.self_attention.Ds': torch.ones(2), 'head.weight': torch.ones(2),
-              'norm.weight': torch.ones(2)}
+    legacy = {
+        'patch_embed.proj.weight': torch.ones(2), 'layers.1.blocks.0.ln_1.bias': torch.ones(2),
+        'layers.1.blocks.0.self_attention.Ds': torch.ones(2), 'head.weight': torch.ones(2),
+        'norm.weight': torch.ones(2)
+    }
     mapped = convert_vmamba_state_dict({'model': legacy})
     assert sorted(mapped) == ['layers.1.blocks.0.norm.bias', 'layers.1.blocks.0.op.Ds',
                               'patch_embed.0.weight']

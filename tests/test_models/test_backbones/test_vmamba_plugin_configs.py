@@ -1,4 +1,4 @@
-"""Stock mmdet Mask R-CNN / mmseg UperNet configs with VMamba build and run through the toolboxes."""
+"""Stock mmdet Mask R-CNN / mmseg UperNet configs with VMamba build and run in the toolboxes."""
 import os.path as osp
 
 import pytest

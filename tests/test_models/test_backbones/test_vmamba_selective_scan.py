@@ -94,6 +94,8 @@ def test_bad_shapes_raise_clear_errors():
         ss.selective_scan_torch(u, delta, A, B.repeat(1, 3, 1, 1), C.repeat(1, 3, 1, 1))
     with pytest.raises(ValueError, match='D must be'):
         ss.selective_scan_torch(u, delta, A, B, C, D[:2])
+    with pytest.raises(ValueError, match='B must be'):  # time-major API wants (L, b, G, N)
+        ss.selective_scan_tm(u.permute(2, 0, 1), delta.permute(2, 0, 1), A, B, C)
 
 
 @pytest.fixture
@@ -135,9 +137,9 @@ def test_dispatcher_prefers_fused_kernel_only_for_cuda(fresh_dispatch):
         return torch.zeros_like(u)
 
     ss._FUSED_CACHE['fused'] = ('fake_kernel', fake_kernel)
-    assert ss._select_backend(is_cuda=True) == 'fused'
-    assert ss._select_backend(is_cuda=False) == 'torch'
-    assert ss._select_backend(is_cuda=True, backend='torch') == 'torch'
+    assert ss.resolve_scan_backend(is_cuda=True) == 'fused'
+    assert ss.resolve_scan_backend(is_cuda=False) == 'torch'
+    assert ss.resolve_scan_backend(is_cuda=True, backend='torch') == 'torch'
     assert any('fake_kernel' in m for m in fresh_dispatch)
     assert sum('fake_kernel' in m for m in fresh_dispatch) == 1
 
@@ -147,7 +149,7 @@ def test_fused_argument_mismatch_falls_back(fresh_dispatch, monkeypatch):
         raise TypeError('fwd(): incompatible function arguments')
 
     ss._FUSED_CACHE['fused'] = ('old_kernel', bad_kernel)
-    monkeypatch.setattr(ss, '_select_backend', lambda is_cuda, backend='auto': 'fused')
+    monkeypatch.setattr(ss, 'resolve_scan_backend', lambda is_cuda, backend='auto': 'fused')
     ins = [t.detach() for t in _inputs(length=12, grouped=False)]
     y = ss.selective_scan(*ins)
     assert torch.allclose(y, ss.selective_scan_ref(*ins, delta_softplus=True), atol=1e-5)

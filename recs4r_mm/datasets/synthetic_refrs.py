@@ -1,0 +1,23 @@
+"""The embedded synthetic referring dataset: generated on first use, read by the RefDIOR loader."""
+from recs4r_mm.registry import DATASETS
+from .phrase_json import PhraseJsonDataset
+from .synthetic import ensure_synthetic_refrs
+
+
+@DATASETS.register_module()
+class SyntheticRefRSDataset(PhraseJsonDataset):
+    """The synthetic remote-sensing set (RefDIOR layout), generated into ``data_root`` if missing.
+
+    Args:
+        data_root (str): where the dataset lives (generated there when ``meta.json`` is missing
+            or records other generator settings).
+        split (str): ``'train'``, ``'val'`` or ``'test'``.
+        generator (dict): arguments of :func:`ensure_synthetic_refrs` (``num_images``,
+            ``image_size``, ``seed``, ...). Several processes may build the dataset at once.
+        **kwargs: :class:`PhraseJsonDataset` arguments.
+    """
+
+    def __init__(self, data_root: str, split: str = 'train', generator: dict = None, **kwargs):
+        ensure_synthetic_refrs(data_root, **(generator or {}))
+        kwargs.setdefault('img_suffix', '.png')
+        super().__init__(data_root=data_root, split=split, **kwargs)
