@@ -6,9 +6,11 @@ config needs only ``custom_imports = dict(imports=['recs4r_mm'])``.
 """
 from . import apis, datasets, evaluation, models, structures, visualization
 from .registry import register_into_toolboxes
+from .utils import fix_config_package_names
 from .version import __version__
 
 register_into_toolboxes()
+fix_config_package_names()  # so our tools can parse `mmseg::` bases
 
 __all__ = [
     '__version__', 'apis', 'datasets', 'evaluation', 'models', 'structures', 'visualization',

@@ -1,4 +1,7 @@
+from .config_packages import fix_config_package_names
 from .dist import setup_cpu_distributed
 from .scope import DEFAULT_SCOPE, setup_default_scope
 
-__all__ = ['DEFAULT_SCOPE', 'setup_default_scope', 'setup_cpu_distributed']
+__all__ = [
+    'DEFAULT_SCOPE', 'setup_default_scope', 'setup_cpu_distributed', 'fix_config_package_names'
+]

@@ -92,49 +92,49 @@ TEXTS = dict(rect='the red building on the left', circle='the blue tank in the m
              ring='the white ring', two='the green objects', empty='the tiny vehicle')
 
 
-@pytest.fixture
-def make_batch():
-    """Factory: ``make_batch(kinds, ori_hw=(64, 64), in_hw=(64, 64), box_only=(), train=True)``
-    -> (list of uint8 CHW images at ``in_hw``, list of DetDataSample, list of original-size
+def build_batch(kinds, ori_hw=(64, 64), in_hw=(64, 64), box_only=(), train=True, seed=0):
+    """(list of uint8 CHW images at ``in_hw``, list of DetDataSample, list of original-size
     masks). Training samples carry GT at the input size, test samples at the original size
     (the pipelines' contract)."""
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData
+    rng = np.random.RandomState(seed)
+    imgs, samples, masks = [], [], []
+    for i, kind in enumerate(kinds):
+        m_ori = _shape_mask(kind, ori_hw)
+        m_in = _shape_mask(kind, in_hw)
+        m = m_in if train else m_ori
+        hw = m.shape
+        if kind == 'empty':
+            box = np.array([10, 10, 20, 20], np.float32) * np.array(
+                [hw[1] / 64, hw[0] / 64] * 2, np.float32)
+        else:
+            ys, xs = np.nonzero(m)
+            box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+        bo = i in box_only
+        gt_mask = m.copy()
+        if bo:
+            gt_mask = np.zeros_like(m)
+            x1, y1, x2, y2 = box.astype(int)
+            gt_mask[y1:y2, x1:x2] = True
+        img = np.repeat(np.where(m_in[..., None], 200, 50), 3, 2) + rng.randint(
+            0, 30, (*in_hw, 3))
+        imgs.append(torch.from_numpy(img.astype(np.uint8)).permute(2, 0, 1).contiguous())
+        s = DetDataSample(metainfo=dict(
+            img_shape=in_hw, ori_shape=ori_hw,
+            scale_factor=(in_hw[1] / ori_hw[1], in_hw[0] / ori_hw[0]),
+            text=TEXTS[kind], box_only=bo, img_path=f'{kind}_{i}.png'))
+        s.gt_instances = InstanceData(
+            bboxes=torch.from_numpy(box[None]),
+            masks=BitmapMasks(gt_mask[None], hw[0], hw[1]),
+            labels=torch.zeros(1, dtype=torch.long))
+        samples.append(s)
+        masks.append(m_ori)
+    return imgs, samples, masks
 
-    def factory(kinds, ori_hw=(64, 64), in_hw=(64, 64), box_only=(), train=True, seed=0):
-        rng = np.random.RandomState(seed)
-        imgs, samples, masks = [], [], []
-        for i, kind in enumerate(kinds):
-            m_ori = _shape_mask(kind, ori_hw)
-            m_in = _shape_mask(kind, in_hw)
-            m = m_in if train else m_ori
-            hw = m.shape
-            if kind == 'empty':
-                box = np.array([10, 10, 20, 20], np.float32) * np.array(
-                    [hw[1] / 64, hw[0] / 64] * 2, np.float32)
-            else:
-                ys, xs = np.nonzero(m)
-                box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
-            bo = i in box_only
-            gt_mask = m.copy()
-            if bo:
-                gt_mask = np.zeros_like(m)
-                x1, y1, x2, y2 = box.astype(int)
-                gt_mask[y1:y2, x1:x2] = True
-            img = np.repeat(np.where(m_in[..., None], 200, 50), 3, 2) + rng.randint(
-                0, 30, (*in_hw, 3))
-            imgs.append(torch.from_numpy(img.astype(np.uint8)).permute(2, 0, 1).contiguous())
-            s = DetDataSample(metainfo=dict(
-                img_shape=in_hw, ori_shape=ori_hw,
-                scale_factor=(in_hw[1] / ori_hw[1], in_hw[0] / ori_hw[0]),
-                text=TEXTS[kind], box_only=bo, img_path=f'{kind}_{i}.png'))
-            s.gt_instances = InstanceData(
-                bboxes=torch.from_numpy(box[None]),
-                masks=BitmapMasks(gt_mask[None], hw[0], hw[1]),
-                labels=torch.zeros(1, dtype=torch.long))
-            samples.append(s)
-            masks.append(m_ori)
-        return imgs, samples, masks
 
-    return factory
+@pytest.fixture
+def make_batch():
+    """Factory fixture: :func:`build_batch`."""
+    return build_batch

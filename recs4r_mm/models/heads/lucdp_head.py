@@ -51,6 +51,10 @@ class LUCDPHead(BaseModule):
         loss_gcl (dict): Gradient consistency loss (lambda_4); loss_weight=0 switches it off.
         gcl_raster_size (int): Side of the soft rasterisation used by GCL.
         gcl_tau (float): Temperature (pixels of the raster) of the soft rasteriser.
+        input_coord_noise (float): Std of Gaussian noise added to the teacher-forced input
+            coordinates in training (0 = plain teacher forcing); a little noise makes the
+            decoder rely on the image/text memory rather than on the exact previous vertex,
+            which reduces the drift of free-running decoding (exposure bias).
     """
 
     def __init__(self,
@@ -74,6 +78,7 @@ class LUCDPHead(BaseModule):
                  loss_gcl: dict = dict(type='GradientConsistencyLoss', loss_weight=0.1),
                  gcl_raster_size: int = 64,
                  gcl_tau: float = 1.0,
+                 input_coord_noise: float = 0.0,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if seq_format not in SEQ_FORMATS:
@@ -95,6 +100,7 @@ class LUCDPHead(BaseModule):
         self.num_classes = NUM_TOKEN_CLASSES
         self.gcl_raster_size = gcl_raster_size
         self.gcl_tau = gcl_tau
+        self.input_coord_noise = float(input_coord_noise)
 
         self.token_embed = nn.Embedding(NUM_TOKEN_CLASSES, embed_dims)
         self.coord_embed = CoordGridEmbedding(grid_size, embed_dims)
@@ -160,7 +166,11 @@ class LUCDPHead(BaseModule):
     def forward_train(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
                       tokens: Tensor, coords: Tensor) -> Tuple[Tensor, Tensor]:
         """Teacher forcing on full target sequences (B, T) -> predictions for positions 1..T-1."""
-        return self(memory, memory_padding_mask, tokens[:, :-1], coords[:, :-1])
+        in_coords = coords[:, :-1]
+        if self.training and self.input_coord_noise > 0:
+            noise = torch.randn_like(in_coords) * self.input_coord_noise
+            in_coords = (in_coords + noise).clamp(0, 1)
+        return self(memory, memory_padding_mask, tokens[:, :-1], in_coords)
 
     # ------------------------------------------------------------------ losses
     def loss_sequence(self, logits: Tensor, pred_coords: Tensor, tokens: Tensor,

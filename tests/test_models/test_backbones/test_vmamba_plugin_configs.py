@@ -4,23 +4,14 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.config import utils as cfg_utils
 from mmengine.registry import DefaultScope
-from mmengine.utils import import_modules_from_strings, is_installed
+from mmengine.utils import import_modules_from_strings
 
-import recs4r_mm.models.backbones  # noqa: F401  (registers VMamba until recs4r_mm imports it)
+import recs4r_mm  # noqa: F401  (registers VMamba; lets `mmseg::` bases resolve)
 from recs4r_mm.registry import register_into_toolboxes
 
 CFG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', 'plugins')
 SMALL = dict(depths=[1, 1, 1, 1], dims=[16, 32, 48, 64], drop_path_rate=0.1, init_cfg=None)
-
-
-@pytest.fixture
-def mmseg_cfg_scope(monkeypatch):
-    """onedl-mmsegmentation is not a distribution named 'mmsegmentation', which mmengine looks
-    for to resolve ``mmseg::`` bases; point it at the importable module instead."""
-    if not is_installed(cfg_utils.MODULE2PACKAGE['mmseg']):
-        monkeypatch.setitem(cfg_utils.MODULE2PACKAGE, 'mmseg', 'mmseg')
 
 
 def _load(name):
@@ -58,7 +49,7 @@ def test_mask_rcnn_config_builds_and_runs():
     assert all(torch.isfinite(t).all() for t in out if isinstance(t, torch.Tensor))
 
 
-def test_upernet_config_builds_and_runs(mmseg_cfg_scope):
+def test_upernet_config_builds_and_runs():
     cfg = _load('vmamba-t_upernet_512x512_ade20k.py')
     assert cfg.model.type == 'EncoderDecoder' and cfg.model.pretrained is None
     assert cfg.model.decode_head.in_channels == [96, 192, 384, 768]

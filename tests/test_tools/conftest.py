@@ -1,0 +1,29 @@
+import os.path as osp
+
+import pytest
+from tool_runner import REPO
+
+
+@pytest.fixture(scope='session')
+def tiny_synthetic_config(tmp_path_factory):
+    """The README main-job config shrunk for a test: 16 scenes at 64 px, 1 epoch, in a tmp dir."""
+    root = tmp_path_factory.mktemp('tools')
+    cfg = root / 'tiny_synthetic.py'
+    cfg.write_text(f"""
+_base_ = [{osp.join(REPO, 'configs', 'recs4r_tiny_synthetic.py')!r}]
+data_root = {str(root / 'data')!r}
+synthetic_generator = dict(num_images=16, image_size=64, seed=1)
+img_scale = (64, 64)
+train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root,
+                        generator=synthetic_generator, pipeline=[
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='PackDetInputs', meta_keys={{{{_base_.meta_keys}}}})]))
+val_dataloader = dict(dataset=dict(data_root=data_root, generator=synthetic_generator,
+                                   indices=6))
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=1, val_interval=1)
+param_scheduler = []
+""")
+    return root, cfg
