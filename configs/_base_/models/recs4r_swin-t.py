@@ -69,6 +69,7 @@ model = dict(
         min_vertices=3,
         seq_format='contour',
         use_cache=True,
+        input_coord_noise=0.0,  # plain teacher forcing as in the paper (e.g. 0.01 adds noise)
         # L = L_cls + l1*L1 + l2*smoothL2 + l3*L_coarse + l4*L_gcl, l1:l2:l3:l4 = 1:1:0.1:0.1
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
         loss_l1=dict(type='L1Loss', loss_weight=1.0),

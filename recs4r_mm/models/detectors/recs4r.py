@@ -122,11 +122,18 @@ class RECS4R(BaseDetector):
         return tuple(self.backbone(batch_inputs))
 
     def encode_text(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
-        return self.text_encoder(list(texts), device=self.input_proj_device)
+        """Strings -> text tokens (B, T, C) and mask (B, T)."""
+        return self.text_encoder(list(texts), device=next(self.encoder.parameters()).device)
 
-    @property
-    def input_proj_device(self):
-        return next(self.encoder.parameters()).device
+    @staticmethod
+    def _texts(batch_data_samples: SampleList) -> List[str]:
+        texts = []
+        for i, s in enumerate(batch_data_samples):
+            if 'text' not in s.metainfo:
+                raise KeyError(f'{s.metainfo.get("img_path", f"sample {i}")}: metainfo has no '
+                               "'text' (add 'text' to PackDetInputs' meta_keys)")
+            texts.append(s.metainfo['text'])
+        return texts
 
     def encode_stage(self, images: Tensor, text: Tensor, text_mask: Tensor, fine: bool = False,
                      size_prior: Optional[Tensor] = None,
@@ -270,7 +277,7 @@ class RECS4R(BaseDetector):
         """Teacher-forced losses of the coarse and fine passes."""
         device = batch_inputs.device
         b, _, hp, wp = batch_inputs.shape
-        texts = [s.metainfo['text'] for s in batch_data_samples]
+        texts = self._texts(batch_data_samples)
         keys = [str(s.metainfo.get('img_path', f'sample {i}'))
                 for i, s in enumerate(batch_data_samples)]
         img_hw = torch.tensor([s.metainfo.get('img_shape', (hp, wp))[:2]
@@ -408,7 +415,7 @@ class RECS4R(BaseDetector):
         """
         b, _, hp, wp = batch_inputs.shape
         device = batch_inputs.device
-        texts = [s.metainfo['text'] for s in batch_data_samples]
+        texts = self._texts(batch_data_samples)
         img_hw = torch.tensor([s.metainfo.get('img_shape', (hp, wp))[:2]
                                for s in batch_data_samples], device=device, dtype=torch.float32)
         out = self.decode(batch_inputs, texts, img_hw)
@@ -457,8 +464,7 @@ class RECS4R(BaseDetector):
                  batch_data_samples: Optional[SampleList] = None) -> Tuple[Tensor, ...]:
         """Raw decoding: (coarse tokens, coarse coords, tokens, coords, scores)."""
         b = batch_inputs.shape[0]
-        texts = [s.metainfo['text'] for s in batch_data_samples] if batch_data_samples \
-            else [''] * b
+        texts = self._texts(batch_data_samples) if batch_data_samples else [''] * b
         out = self.decode(batch_inputs, texts)
         return (out['coarse_tokens'], out['coarse_coords'], out['tokens'], out['coords'],
                 out['scores'])

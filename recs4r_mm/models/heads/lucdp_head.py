@@ -271,11 +271,14 @@ class LUCDPHead(BaseModule):
             return allowed
         allowed[:, TOKEN_COORD] = True
         ring_ok = ring >= 3
-        if rem_after >= 4:  # room for 3 more vertices + END
-            if self.allow_parts:
-                allowed[:, TOKEN_SEP] = ring_ok
-            if self.allow_holes:
-                allowed[:, TOKEN_HOLE] = ring_ok
+        # a separator must leave room for a new ring of >= 3 vertices, for min_vertices in
+        # total, and for END
+        need_after = (min_vertices - total).clamp(min=3) + 1
+        sep_ok = ring_ok & (rem_after >= need_after)
+        if self.allow_parts:
+            allowed[:, TOKEN_SEP] = sep_ok
+        if self.allow_holes:
+            allowed[:, TOKEN_HOLE] = sep_ok
         allowed[:, TOKEN_END] = ring_ok & (total >= min_vertices)
         return allowed
 

@@ -96,12 +96,13 @@ class GradientConsistencyLoss(nn.Module):
                 prob = pred.softmax(dim=1)
                 valid = valid[:, None].to(pred.dtype)
                 return prob * valid, target * valid, weight
-            if c == 1:
-                pred = pred[:, 0]
-            elif weight is not None and weight.dim() == 1 and weight.numel() == n:
-                # mmdet mask heads pass the RoI labels as third argument
+            if weight is not None and weight.dim() == 1 and weight.numel() == n:
+                # mmdet mask heads pass the RoI labels as third argument (zeros if agnostic);
+                # checked first, as mmdet's CrossEntropyLoss(use_mask=True) does
                 pred = pred[torch.arange(n, device=pred.device), weight.long()]
                 weight = None
+            elif c == 1:
+                pred = pred[:, 0]
             else:
                 raise ValueError(f'GradientConsistencyLoss: pred {tuple(pred.shape)} with '
                                  f'target {tuple(target.shape)} needs labels (N,) to pick '

@@ -145,6 +145,12 @@ def test_bad_inputs_are_reported(tiny_cfg, make_batch):
     with pytest.raises(ValueError, match='rect_0.png: no GT instance'):
         _run_loss(model, imgs, samples)
     imgs, samples, _ = make_batch(['rect'])
+    from mmdet.structures import DetDataSample
+    no_text = DetDataSample(metainfo={k: v for k, v in samples[0].metainfo.items()
+                                      if k != 'text'})
+    no_text.gt_instances = samples[0].gt_instances
+    with pytest.raises(KeyError, match="meta_keys"):
+        _run_loss(model, imgs, [no_text])
     samples[0].set_metainfo(dict(text=None))
     with pytest.raises(TypeError, match='metainfo'):
         _run_loss(model, imgs, samples)

@@ -96,6 +96,14 @@ def test_decoding_constraints(mm_scope, bias):
     _check_constraints(out['tokens'], out['coords'], 14, 5)
     if bias in (TOKEN_SEP, TOKEN_HOLE):  # separators wherever allowed, each ring >= 3
         assert ((out['tokens'] == bias).sum(1) >= 2).all()
+        # a tight budget: separators may not eat the slots min_vertices needs
+        tight = head.predict(torch.randn(2, 6, 16), max_len=11, min_vertices=10)
+        assert ((tight['tokens'] == TOKEN_COORD).sum(1) == 10).all()
+        _check_constraints(tight['tokens'], tight['coords'], 11, 10)
+        roomy = head.predict(torch.randn(2, 6, 16), max_len=14, min_vertices=9)
+        _check_constraints(roomy['tokens'], roomy['coords'], 14, 9)
+        # 3 + sep + 3 + sep + 5 coords (>= 9) + END fills the 14 slots exactly
+        assert ((roomy['tokens'] == bias).sum(1) == 2).all()
     if bias == TOKEN_COORD:  # runs to the maximum length, END forced last
         assert out['tokens'].shape[1] == 15 and (out['tokens'][:, -1] == TOKEN_END).all()
     if bias == TOKEN_END:  # stops as soon as allowed: exactly min_vertices vertices
