@@ -1,4 +1,5 @@
-# Paper ablation (RefDIOR test, Swin-T), row 1: PolyFormer-style baseline (no LUCDP, RCE, CIMF, GCL).
+# Paper ablation (RefDIOR test, Swin-T), row 1: PolyFormer-style baseline
+# (no LUCDP, RCE, CIMF, GCL).
 # Switches: LUCDP=off RCE=off CIMF=off GCL=off
 _base_ = ['../recs4r_swin-t_refdior.py']
 

@@ -1,16 +1,22 @@
 """Multi-process runs on machines without CUDA (torch.distributed over gloo)."""
+import os
+
 import torch
+import torch.distributed as torch_dist
 
 
 def setup_cpu_distributed(cfg):
-    """Make a ``--launcher pytorch|slurm|mpi`` run work on CPU-only machines.
+    """Make a ``--launcher pytorch`` run (``tools/dist_train.sh``) work on CPU-only machines.
 
-    mmengine defaults to the NCCL backend and wraps the model in DDP with
-    ``device_ids=[LOCAL_RANK]``, both of which need CUDA. Without CUDA this switches the backend
-    to gloo and passes ``device_ids=None`` (what DDP wants for CPU modules). A config that sets
-    its own backend or ``model_wrapper_cfg`` keeps it.
+    mmengine defaults to the NCCL backend, its pytorch launcher calls ``torch.cuda.set_device``,
+    and it wraps the model in DDP with ``device_ids=[LOCAL_RANK]``: all three need CUDA. Without
+    CUDA this switches the backend to gloo, initialises the process group itself (the Runner then
+    skips its own initialisation) and passes ``device_ids=None``, which DDP wants for CPU modules.
+    A config that sets its own non-NCCL backend or ``model_wrapper_cfg`` keeps it. Slurm/MPI
+    launches are left to mmengine.
     """
-    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
         return cfg
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
@@ -20,4 +26,7 @@ def setup_cpu_distributed(cfg):
         cfg.model_wrapper_cfg = dict(
             type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if launcher == 'pytorch' and not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend=dist_cfg['backend'], rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']))
     return cfg

@@ -221,6 +221,7 @@ def format_report(res: Dict) -> str:
 
 
 def parse_args(argv=None):
+    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description='RECS4R FLOPs / params per module')
     p.add_argument('config')
     p.add_argument('--shape', type=int, nargs='+', default=[512, 512], help='input H W')
@@ -229,24 +230,17 @@ def parse_args(argv=None):
     p.add_argument('--num-tokens', type=int, default=None)
     p.add_argument('--random-text-encoder', action='store_true',
                    help='always use a random same-size BERT (no download)')
-    p.add_argument('--cfg-options', nargs='+', default=None)
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config keys, e.g. model.refine.input_size=384')
     return p.parse_args(argv)
 
 
 def main(argv=None):
-    from mmengine.config import Config, DictAction  # noqa: F401
+    from mmengine.config import Config
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        opts = {}
-        for kv in args.cfg_options:
-            k, v = kv.split('=', 1)
-            try:
-                v = eval(v, {}, {})  # numbers, bools, None, tuples
-            except Exception:  # noqa: BLE001 - keep strings
-                pass
-            opts[k] = v
-        cfg.merge_from_dict(opts)
+        cfg.merge_from_dict(args.cfg_options)
     shape = args.shape * 2 if len(args.shape) == 1 else args.shape[:2]
     res = complexity(cfg, shape, args.fine_size, args.num_vertices, args.num_tokens,
                      True if args.random_text_encoder else None)

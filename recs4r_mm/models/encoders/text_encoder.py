@@ -2,7 +2,6 @@
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor

@@ -1,5 +1,4 @@
 """Bilinear coordinate embedding on a learned grid (PolyFormer-style)."""
-import torch
 import torch.nn as nn
 from torch import Tensor
 

@@ -3,8 +3,6 @@
 The fine stage does "correction + refinement" instead of re-learning: the coarse stage's global
 visual-language map F_global and coarse box B_c enter the fine (local) features as residuals.
 """
-from typing import Optional
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -33,7 +33,7 @@ def test_tiny_model_overfits_two_samples(tiny_cfg, make_batch):
         total.backward()
         opt.step()
         sched.step()
-        history.append(float(total))
+        history.append(float(total.detach()))
     first, last = history[0], float(np.mean(history[-10:]))
     assert last * 5 <= first, (first, last)
 
