@@ -38,7 +38,7 @@ def main():
         inferencer = RECSInferencer(model=args.config, weights=args.checkpoint, device=args.device)
         result = inferencer(args.img, args.text, out_dir=args.out_dir, show=args.show)
     except (FileNotFoundError, ValueError, RuntimeError, KeyError) as err:
-        sys.exit(f'error: {err}')
+        sys.exit('error: ' + ' '.join(str(err).split()))  # one line
     pred = result['predictions'][0]
     x1, y1, x2, y2 = pred['bbox']
     print(f'"{args.text}": box [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}], score {pred["score"]:.3f}, '

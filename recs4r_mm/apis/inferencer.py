@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from mmengine.dataset import Compose
 from mmengine.infer import BaseInferencer
+from mmengine.registry import init_default_scope
+from mmengine.utils import mkdir_or_exist
 
 from ..registry import VISUALIZERS
 
@@ -44,6 +46,7 @@ class RECSInferencer(BaseInferencer):
                  scope: Optional[str] = 'mmdet', show_progress: bool = False):
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'checkpoint {weights} does not exist')
+        init_default_scope(scope)  # as mmdet's DetInferencer: our configs build in mmdet's scope
         super().__init__(model=model, weights=weights, device=device, scope=scope,
                          show_progress=show_progress)
 
@@ -52,14 +55,17 @@ class RECSInferencer(BaseInferencer):
         if checkpoint is None:
             return super()._load_weights_to_model(model, checkpoint, cfg)
         state = checkpoint.get('state_dict', checkpoint)
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        mismatched = [k for k, v in state.items()
-                      if k in model.state_dict() and model.state_dict()[k].shape != v.shape]
+        own = model.state_dict()
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        mismatched = [f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}' for k, v in state.items()
+                      if k in own and own[k].shape != v.shape]
         if missing or unexpected or mismatched:
             raise RuntimeError(
-                f'the checkpoint does not match the config {cfg.filename!r}: '
-                f'{len(missing)} missing, {len(unexpected)} unexpected, {len(mismatched)} '
-                f'mismatched keys (e.g. {(missing + unexpected + mismatched)[:3]})')
+                f'the checkpoint does not match the config {cfg.filename}: {len(missing)} '
+                f'missing, {len(unexpected)} unexpected, {len(mismatched)} mismatched '
+                f'weights (e.g. {(mismatched + missing + unexpected)[0]})')
+        model.load_state_dict(state)
         meta = checkpoint.get('meta', {})
         model.dataset_meta = meta.get('dataset_meta', {'classes': ('object', )})
 
@@ -162,7 +168,7 @@ class RECSInferencer(BaseInferencer):
         results = [self.pred_to_dict(s) for s in preds]
         if pred_out_dir:
             import json
-            mmcv.mkdir_or_exist(pred_out_dir)
+            mkdir_or_exist(pred_out_dir)
             for i, (sample, res) in enumerate(zip(preds, results)):
                 name = osp.splitext(osp.basename(sample.metainfo.get('img_path') or f'{i:06d}'))[0]
                 with open(osp.join(pred_out_dir, f'{name}_{i}.json'), 'w') as f:

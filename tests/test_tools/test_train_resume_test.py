@@ -14,10 +14,8 @@ def _train_epochs(log):
     return sorted({int(e) for e in re.findall(r'Epoch\(train\)\s*\[(\d+)\]', log)})
 
 
-def test_train_resume_test_round_trip(tiny_synthetic_config):
-    root, cfg = tiny_synthetic_config
-    work = root / 'work'
-    log = run_tool(['tools/train.py', str(cfg), '--work-dir', str(work)], cwd=root)
+def test_train_resume_test_round_trip(trained_tiny_synthetic):
+    root, cfg, work, log = trained_tiny_synthetic
     assert osp.isfile(work / 'epoch_1.pth'), log[-3000:]
     assert _train_epochs(log) == [1]
     assert re.search(r'loss: [0-9.]+', log)

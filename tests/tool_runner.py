@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def run_tool(args, cwd, timeout=300, env=None):

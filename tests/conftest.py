@@ -1,7 +1,8 @@
+"""Shared fixtures: a shrunk copy of the README main-job config and one tiny training run."""
 import os.path as osp
 
 import pytest
-from tool_runner import REPO
+from tool_runner import REPO, run_tool
 
 
 @pytest.fixture(scope='session')
@@ -27,3 +28,12 @@ train_cfg = dict(max_epochs=1, val_interval=1)
 param_scheduler = []
 """)
     return root, cfg
+
+
+@pytest.fixture(scope='session')
+def trained_tiny_synthetic(tiny_synthetic_config):
+    """One epoch of ``tools/train.py`` on the shrunk config: ``(root, cfg, work_dir, train_log)``."""
+    root, cfg = tiny_synthetic_config
+    work = root / 'work'
+    log = run_tool(['tools/train.py', str(cfg), '--work-dir', str(work)], cwd=root)
+    return root, cfg, work, log
