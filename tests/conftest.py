@@ -26,6 +26,8 @@ val_dataloader = dict(dataset=dict(data_root=data_root, generator=synthetic_gene
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1, val_interval=1)
 param_scheduler = []
+default_hooks = dict(logger=dict(interval=1))
+log_processor = dict(window_size=1)
 """)
     return root, cfg
 

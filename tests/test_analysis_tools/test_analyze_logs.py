@@ -21,7 +21,7 @@ def write_log(work_dir, iters_per_epoch=4, epochs=3, interval=2):
             t = 0.5 if it == interval else 0.1 * ep  # first line of an epoch is slow
             times.setdefault(ep, []).append(t)
             lines.append(dict(lr=1e-3, data_time=0.01, loss=2.0 / step, loss_cls=1.0 / step,
-                              time=t, epoch=ep, iter=it, step=step))
+                              time=t, epoch=ep, iter=step, step=step))
         lines.append({'recs/RECS_Sum': 100.0 + 10 * ep, 'recs/RIS_mIoU': 20.0 + ep,
                       'data_time': 0.0, 'time': 0.05, 'step': ep})
     path = vis / 'scalars.json'

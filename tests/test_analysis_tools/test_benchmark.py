@@ -80,3 +80,24 @@ def test_generated_training_batch(benchmark_tool):
         box = s.gt_instances.bboxes[0].tolist()
         assert box == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
         assert s.metainfo['text'] == benchmark_tool.EXPRESSION
+
+
+def test_benchmark_with_checkpoint_and_mismatch(benchmark_tool, tmp_path, single_thread):
+    import pytest
+    from mmengine.config import Config
+    model, _ = benchmark_tool.build_model(Config.fromfile(TINY_CONFIG))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    good = tmp_path / 'good.pth'
+    torch.save(dict(state_dict=state, meta=dict()), good)
+    args = [TINY_CONFIG, '--shape', '64', '64', '--iters', '1', '--warmup', '0',
+            '--skip-train', '--skip-decode', '--threads', '1']
+    res = benchmark_tool.main(args + ['--checkpoint', str(good)])
+    assert res['checkpoint'] == str(good) and _positive(res['inference']['ms_per_image'])
+    assert 'train' not in res and 'decode' not in res
+    state['head.cls_branch.weight'] = torch.zeros(7, 3)
+    bad = tmp_path / 'bad.pth'
+    torch.save(dict(state_dict=state, meta=dict()), bad)
+    with pytest.raises(SystemExit, match='does not fit the config.*head.cls_branch.weight'):
+        benchmark_tool.main(args + ['--checkpoint', str(bad)])
+    with pytest.raises(SystemExit, match='does not exist'):
+        benchmark_tool.main(args + ['--checkpoint', str(tmp_path / 'missing.pth')])

@@ -2,8 +2,8 @@
 
 mmengine writes ``work_dir/<timestamp>/vis_data/scalars.json`` (and the same lines in
 ``<timestamp>.json``): one JSON dict per line. Training lines carry ``loss``, ``lr``, ``time``,
-``epoch``, ``iter`` (within the epoch when logging by epoch) and ``step`` (the global
-iteration); validation lines carry the metric keys (``recs/RECS_Sum``, ``recs/RIS_mIoU`` ...)
+``epoch`` (epoch-based loops), ``iter`` and ``step`` (both the global iteration);
+validation lines carry the metric keys (``recs/RECS_Sum``, ``recs/RIS_mIoU`` ...)
 and ``step`` (the epoch, or the iteration for iteration-based loops).
 
     python tools/analysis_tools/analyze_logs.py plot_curve LOG.json [LOG2.json ...] \

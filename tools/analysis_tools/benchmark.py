@@ -128,7 +128,12 @@ def build_model(cfg, checkpoint: Optional[str] = None, device: str = 'cpu',
     model = MODELS.build(model_cfg)
     if checkpoint:
         from mmengine.runner import load_checkpoint
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
+        try:
+            load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        except RuntimeError as err:
+            lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+            raise RuntimeError(f'checkpoint {checkpoint} does not fit the config: '
+                               f'{" ".join(lines[:2])[:400]}') from None
     else:
         import logging
 
@@ -344,6 +349,9 @@ def format_report(res: Dict) -> str:
             lines.append(f"| {name} | {r['iters']} | {r['ms_per_image']:.1f} | "
                          f"{r['images_per_s']:.3f} | {r['peak_memory_mb']:.0f} "
                          f"({r['memory_before_mb']:.0f}) | {r['memory_kind']} |")
+    if res.get('inference'):
+        lines.append(f"inference decoded {res['inference']['vertices_per_image']} vertices "
+                     'per image (final stage, after polygon clean-up)')
     dec = res.get('decode')
     if dec:
         lines += [
@@ -435,10 +443,15 @@ def main(argv=None) -> Dict:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    res = run(cfg, args.checkpoint, args.device, args.batch_size, shape, args.iters,
-              args.warmup, args.num_vertices, args.decode_repeat, args.natural_length,
-              True if args.random_text_encoder else None, args.skip_inference,
-              args.skip_train, args.skip_decode, config_name=args.config)
+    try:
+        res = run(cfg, args.checkpoint, args.device, args.batch_size, shape, args.iters,
+                  args.warmup, args.num_vertices, args.decode_repeat, args.natural_length,
+                  True if args.random_text_encoder else None, args.skip_inference,
+                  args.skip_train, args.skip_decode, config_name=args.config)
+    except RuntimeError as err:
+        if 'does not fit the config' not in str(err):
+            raise
+        raise SystemExit(f'error: {err}')
     print(format_report(res))
     if args.out:
         d = osp.dirname(osp.abspath(args.out))
