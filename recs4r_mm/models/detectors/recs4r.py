@@ -33,6 +33,9 @@ DEFAULT_REFINE = dict(
     jitter_shift=0.1,  # centre shift, fraction of the box size
     jitter_scale=0.15,  # log-uniform scale range
     size_prior=True,  # feed the coarse box's relative area to CIMF's scale gates
+    # token budget of the fine text (template + expression); None = the expression budget
+    # (text_encoder.max_tokens) plus 16 for the template, capped by BERT's position table
+    text_max_tokens=None,
 )
 
 
@@ -121,9 +124,20 @@ class RECS4R(BaseDetector):
         """Backbone features, a tuple of 4 maps."""
         return tuple(self.backbone(batch_inputs))
 
-    def encode_text(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
+    def encode_text(self, texts: Sequence[str],
+                    max_tokens: Optional[int] = None) -> Tuple[Tensor, Tensor]:
         """Strings -> text tokens (B, T, C) and mask (B, T)."""
-        return self.text_encoder(list(texts), device=next(self.encoder.parameters()).device)
+        return self.text_encoder(list(texts), device=next(self.encoder.parameters()).device,
+                                 max_tokens=max_tokens)
+
+    def encode_fine_text(self, texts: Sequence[str], boxes_norm: Tensor):
+        """T_f = template(size, category, position) + expression, with room for both: the
+        template takes 11-15 tokens, which the expression's 20-token budget cannot hold."""
+        budget = self.refine_cfg['text_max_tokens']
+        if budget is None:
+            budget = self.text_encoder.max_tokens + 16
+        budget = min(budget, self.text_encoder.max_position_embeddings)
+        return self.encode_text(self._fine_texts(texts, boxes_norm), max_tokens=budget)
 
     @staticmethod
     def _texts(batch_data_samples: SampleList) -> List[str]:
@@ -318,7 +332,7 @@ class RECS4R(BaseDetector):
         src_norm = (src / norm).clamp(0, 1)
         f_tokens, f_coords, f_weights, gcl_masks = self._fine_targets(
             masks_t, gt_boxes, box_only, crop_boxes, keys, device)
-        text_f, text_mask_f = self.encode_text(self._fine_texts(texts, src_norm))
+        text_f, text_mask_f = self.encode_fine_text(texts, src_norm)
         size_prior = self._size_prior(src_norm)
         memory_f, pad_f, _ = self.encode_stage(
             images_f, text_f, text_mask_f, fine=True, size_prior=size_prior,
@@ -392,7 +406,7 @@ class RECS4R(BaseDetector):
         s = int(self.refine_cfg['input_size'])
         images_f = crop_and_resize(batch_inputs, crop_boxes, (s, s))
         src_norm = (src / norm).clamp(0, 1)
-        text_f, text_mask_f = self.encode_text(self._fine_texts(texts, src_norm))
+        text_f, text_mask_f = self.encode_fine_text(texts, src_norm)
         memory_f, pad_f, _ = self.encode_stage(
             images_f, text_f, text_mask_f, fine=True, size_prior=self._size_prior(src_norm),
             rce_args=(vis, src_norm, crop_boxes / norm))

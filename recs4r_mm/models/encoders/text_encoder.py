@@ -91,7 +91,8 @@ class BertTextEncoder(BaseModule):
             self.bert.eval()
         return self
 
-    def tokenize(self, texts: Sequence[str], device=None) -> Dict[str, Tensor]:
+    def tokenize(self, texts: Sequence[str], device=None,
+                 max_tokens: Optional[int] = None) -> Dict[str, Tensor]:
         """Tokenise a batch of strings -> ``input_ids``/``attention_mask`` (B, T<=max)."""
         if isinstance(texts, str):
             raise TypeError('BertTextEncoder expects a list of strings, got one str')
@@ -100,7 +101,7 @@ class BertTextEncoder(BaseModule):
             raise TypeError(f'BertTextEncoder: texts[{bad[0]}] is {type(texts[bad[0]])}, '
                             'expected str (is metainfo["text"] set by the pipeline?)')
         enc = self.tokenizer(list(texts), padding='longest', truncation=True,
-                             max_length=self.max_tokens, return_tensors='pt')
+                             max_length=max_tokens or self.max_tokens, return_tensors='pt')
         return dict(input_ids=enc['input_ids'].to(device),
                     attention_mask=enc['attention_mask'].to(device))
 
@@ -109,9 +110,16 @@ class BertTextEncoder(BaseModule):
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.norm(self.proj(hidden)), attention_mask.bool()
 
-    def forward(self, texts: List[str], device=None) -> Tuple[Tensor, Tensor]:
-        """Encode strings. Returns tokens (B, T, C) and mask (B, T) bool."""
+    @property
+    def max_position_embeddings(self) -> int:
+        """The longest token sequence BERT can embed."""
+        return int(self.bert.config.max_position_embeddings)
+
+    def forward(self, texts: List[str], device=None,
+                max_tokens: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+        """Encode strings (cut at ``max_tokens``, default ``self.max_tokens``). Returns tokens
+        (B, T, C) and mask (B, T) bool."""
         if device is None:
             device = self.proj.weight.device
-        ids = self.tokenize(texts, device)
+        ids = self.tokenize(texts, device, max_tokens)
         return self.encode_ids(ids['input_ids'], ids['attention_mask'])

@@ -160,3 +160,30 @@ def test_bad_inputs_are_reported(tiny_cfg, make_batch):
     tiny_cfg.model.refine = dict(foo=1)
     with pytest.raises(ValueError, match='unknown keys'):
         _build(tiny_cfg)
+
+
+def test_fine_text_keeps_the_expression_after_the_template(tiny_cfg):
+    """The fine pass's text = template + expression must not lose the expression to the
+    20-token cut: it gets its own budget, capped by BERT's position table."""
+    model = _build(tiny_cfg)
+    expression = 'the small red building on the left of the long road'  # 11 tokens
+    box = torch.tensor([[0.1, 0.1, 0.3, 0.4]])
+    (fine_text, ) = model._fine_texts([expression], box)
+    assert fine_text.endswith(expression) and len(fine_text) > len(expression)
+    captured = {}
+    tokenize = model.text_encoder.tokenize
+
+    def spy(texts, device=None, max_tokens=None):
+        out = tokenize(texts, device, max_tokens)
+        captured['ids'] = out['input_ids'][0].tolist()
+        return out
+
+    model.text_encoder.tokenize = spy
+    tokens, mask = model.encode_fine_text([expression], box)
+    tok = model.text_encoder.tokenizer
+    expression_ids = tok(expression, add_special_tokens=False)['input_ids']
+    ids = [i for i in captured['ids'] if i != tok.pad_token_id]
+    assert ids[-1] == tok.sep_token_id
+    assert ids[-1 - len(expression_ids):-1] == expression_ids  # the whole expression survived
+    assert tokens.shape[1] == len(ids) <= model.text_encoder.max_position_embeddings
+    assert tokens.shape[1] > model.text_encoder.max_tokens  # beyond the expression's budget
