@@ -51,6 +51,9 @@ class LUCDPHead(BaseModule):
         loss_gcl (dict): Gradient consistency loss (lambda_4); loss_weight=0 switches it off.
         gcl_raster_size (int): Side of the soft rasterisation used by GCL.
         gcl_tau (float): Temperature (pixels of the raster) of the soft rasteriser.
+        self_feed_prob (float): Probability that a teacher-forced coordinate input is replaced
+            by the model's own (no-grad) prediction of it (parallel scheduled sampling; 0 =
+            plain teacher forcing as in the paper). See :meth:`self_feed`.
         input_coord_noise (float): Std of Gaussian noise added to the teacher-forced input
             coordinates in training (0 = plain teacher forcing); a little noise makes the
             decoder rely on the image/text memory rather than on the exact previous vertex,
@@ -79,6 +82,7 @@ class LUCDPHead(BaseModule):
                  gcl_raster_size: int = 64,
                  gcl_tau: float = 1.0,
                  input_coord_noise: float = 0.0,
+                 self_feed_prob: float = 0.0,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if seq_format not in SEQ_FORMATS:
@@ -101,6 +105,9 @@ class LUCDPHead(BaseModule):
         self.gcl_raster_size = gcl_raster_size
         self.gcl_tau = gcl_tau
         self.input_coord_noise = float(input_coord_noise)
+        if not 0.0 <= self_feed_prob <= 1.0:
+            raise ValueError(f'LUCDPHead.self_feed_prob must be in [0, 1], got {self_feed_prob}')
+        self.self_feed_prob = float(self_feed_prob)
 
         self.token_embed = nn.Embedding(NUM_TOKEN_CLASSES, embed_dims)
         self.coord_embed = CoordGridEmbedding(grid_size, embed_dims)
@@ -166,11 +173,31 @@ class LUCDPHead(BaseModule):
     def forward_train(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
                       tokens: Tensor, coords: Tensor) -> Tuple[Tensor, Tensor]:
         """Teacher forcing on full target sequences (B, T) -> predictions for positions 1..T-1."""
-        in_coords = coords[:, :-1]
+        in_tokens, in_coords = tokens[:, :-1], coords[:, :-1]
         if self.training and self.input_coord_noise > 0:
             noise = torch.randn_like(in_coords) * self.input_coord_noise
             in_coords = (in_coords + noise).clamp(0, 1)
-        return self(memory, memory_padding_mask, tokens[:, :-1], in_coords)
+        if self.training and self.self_feed_prob > 0:
+            in_coords = self.self_feed(memory, memory_padding_mask, in_tokens, in_coords)
+        return self(memory, memory_padding_mask, in_tokens, in_coords)
+
+    def self_feed(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
+                  in_tokens: Tensor, in_coords: Tensor) -> Tensor:
+        """Parallel scheduled sampling against exposure bias (not in the paper; off by default).
+
+        Teacher forcing lets every vertex be placed next to its ground-truth predecessor, so
+        only the first vertex has to be localised from the image. Here a no-grad teacher-forced
+        pass predicts every position, and each coordinate input is replaced, with probability
+        ``self_feed_prob``, by the model's own prediction of it: (B, T, 2) -> (B, T, 2).
+        """
+        with torch.no_grad():
+            _, own = self(memory, memory_padding_mask, in_tokens, in_coords)
+        # own[:, j] predicts the target at j + 1, which is the input at position j + 1
+        swap = torch.rand(in_coords.shape[:2], device=in_coords.device) < self.self_feed_prob
+        swap[:, 0] = False  # START
+        fed = in_coords.clone()
+        fed[:, 1:] = torch.where(swap[:, 1:, None], own[:, :-1].to(in_coords), in_coords[:, 1:])
+        return fed
 
     # ------------------------------------------------------------------ losses
     def loss_sequence(self, logits: Tensor, pred_coords: Tensor, tokens: Tensor,

@@ -181,3 +181,29 @@ def test_losses_finite_and_coarse_box(mm_scope):
     head_off = _head(mm_scope, loss_gcl=dict(type='GradientConsistencyLoss', loss_weight=0.0))
     off = head_off.loss_gcl_by_outputs(xy, tokens, gt)['loss_gcl']
     assert off == 0 and off.requires_grad
+
+
+def test_self_feed_replaces_inputs_with_own_predictions(mm_scope):
+    """self_feed_prob=1: every coordinate input after START is the model's own prediction of it
+    (no gradient through the feed); prob 0 or eval mode: plain teacher forcing."""
+    (tokens, coords), _ = _targets()
+    mem = torch.randn(2, 10, 16)
+    in_tokens, in_coords = tokens[:, :-1], coords[:, :-1]
+    head = _head(mm_scope, self_feed_prob=1.0).train()
+    fed = head.self_feed(mem, None, in_tokens, in_coords)
+    _, own = head(mem, None, in_tokens, in_coords)
+    assert torch.equal(fed[:, 0], in_coords[:, 0])
+    assert torch.allclose(fed[:, 1:], own[:, :-1].detach(), atol=1e-6)
+    assert not fed.requires_grad
+    # the training pass uses the fed inputs and still backpropagates into the head
+    logits, xy = head.forward_train(mem, None, tokens, coords)
+    expected_logits, _ = head(mem, None, in_tokens, fed)
+    assert torch.allclose(logits, expected_logits, atol=1e-5)
+    xy.sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
+    # eval mode never self-feeds
+    head.eval()
+    plain, _ = head(mem, None, in_tokens, in_coords)
+    assert torch.allclose(head.forward_train(mem, None, tokens, coords)[0], plain, atol=1e-6)
+    with pytest.raises(ValueError, match='self_feed_prob'):
+        _head(mm_scope, self_feed_prob=1.5)
