@@ -7,12 +7,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import recs4r_mm  # noqa: F401  (registers our modules)
-from recs4r_mm.utils import setup_cpu_distributed, setup_default_scope
+from recs4r_mm.utils import load_tool_config
 
 
 def parse_args():
@@ -51,16 +51,7 @@ def add_visualization(cfg, args):
 
 
 def build_test_config(args):
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    setup_default_scope(cfg)
-    setup_cpu_distributed(cfg)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.launcher, args.cfg_options, args.work_dir)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg.load_from = args.checkpoint

@@ -8,12 +8,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import recs4r_mm  # noqa: F401  (registers our modules, even for configs without custom_imports)
-from recs4r_mm.utils import setup_cpu_distributed, setup_default_scope
+from recs4r_mm.utils import load_tool_config
 
 
 def parse_args():
@@ -40,17 +40,7 @@ def parse_args():
 
 def build_train_config(args):
     """Load the config and apply the command-line overrides, in mmdet's order of priority."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    setup_default_scope(cfg)
-    setup_cpu_distributed(cfg)
-    # work_dir: command line > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.launcher, args.cfg_options, args.work_dir)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper != 'AmpOptimWrapper':

@@ -1,7 +1,9 @@
 from .config_packages import fix_config_package_names
 from .dist import setup_cpu_distributed
 from .scope import DEFAULT_SCOPE, setup_default_scope
+from .tool_config import load_tool_config
 
 __all__ = [
-    'DEFAULT_SCOPE', 'setup_default_scope', 'setup_cpu_distributed', 'fix_config_package_names'
+    'DEFAULT_SCOPE', 'setup_default_scope', 'setup_cpu_distributed', 'fix_config_package_names',
+    'load_tool_config'
 ]
