@@ -17,7 +17,7 @@ def _load(path):
     return Config.fromfile(path)
 
 
-@pytest.mark.parametrize('backbone', ['swin-t', 'convnext-t'])
+@pytest.mark.parametrize('backbone', ['swin-t', 'convnext-t', 'vmamba-t'])
 def test_main_configs_parse_with_paper_schedule(backbone):
     for ds in DATASETS:
         cfg = _load(osp.join(REPO, 'configs', f'recs4r_{backbone}_{ds}.py'))
@@ -40,6 +40,10 @@ def test_main_configs_parse_with_paper_schedule(backbone):
             assert cfg.model.backbone.type == 'mmpretrain.ConvNeXt'
             assert cfg.model.backbone.gap_before_final_norm is False
             assert 'mmpretrain.models' in cfg.custom_imports['imports']
+        elif backbone == 'vmamba-t':
+            assert cfg.model.backbone.type == 'VMamba' and cfg.model.backbone.arch == 'tiny'
+            assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+            assert cfg.model.neck.in_channels == [96, 192, 384, 768]
         else:
             assert cfg.model.backbone.type == 'SwinTransformer'
 
