@@ -53,13 +53,13 @@ def test_cached_and_uncached_decoding_give_the_same_sequence(benchmark_tool, sin
     model, random_bert = benchmark_tool.build_model(cfg)
     assert not random_bert  # the tiny config's BERT is built from its BertConfig
     model.eval()
-    memory, _ = benchmark_tool.coarse_memory(model, 2, (64, 64), 'cpu')
+    memory, _, hw = benchmark_tool.coarse_memory(model, 2, (64, 64), 'cpu')
     # a second, different memory row: the batch must not decode the same thing twice
     memory[1] = memory[1] + torch.randn_like(memory[1])
     n = 30  # more than the config's max_len (24): the decode head gets room for it
     head = benchmark_tool.decode_head(model, cfg, n, 'cpu')
     assert torch.equal(head.token_embed.weight, model.head.token_embed.weight)
-    check = benchmark_tool.same_sequence(head, memory, n)
+    check = benchmark_tool.same_sequence(head, memory, n, hw)
     a, b = check['tokens_cached'], check['tokens_uncached']
     assert torch.equal(a, b)
     torch.testing.assert_close(check['coords_cached'], check['coords_uncached'],

@@ -288,13 +288,13 @@ def coarse_memory(model, batch_size: int, shape, device: str):
         data = model.data_preprocessor(data, False)
         texts = [s.metainfo['text'] for s in data['data_samples']]
         text, text_mask = model.encode_text(texts)
-        memory, pad, _ = model.encode_stage(data['inputs'], text, text_mask, fine=False)
-    return memory, pad
+        memory, pad, vis = model.encode_stage(data['inputs'], text, text_mask, fine=False)
+    return memory, pad, tuple(vis.shape[-2:])
 
 
-def same_sequence(head, memory: torch.Tensor, n: int) -> Dict:
+def same_sequence(head, memory: torch.Tensor, n: int, memory_hw=None) -> Dict:
     """Decode ``n`` vertices with and without the cache; compare tokens and coordinates."""
-    kw = dict(max_len=len(head.forced_prefix) + n + 1, min_vertices=n)
+    kw = dict(max_len=len(head.forced_prefix) + n + 1, min_vertices=n, memory_hw=memory_hw)
     a = head.predict(memory, use_cache=True, **kw)
     b = head.predict(memory, use_cache=False, **kw)
     same_tokens = a['tokens'].shape == b['tokens'].shape and bool(
@@ -309,16 +309,16 @@ def bench_decode(model, cfg, vertices: Sequence[int], shape, repeat: int,
                  device: str) -> Dict:
     """Per-vertex decode time, cached vs uncached, on the coarse memory of one image."""
     _, benchmark_decode = _tools()
-    memory, pad = coarse_memory(model, 1, shape, device)
+    memory, pad, hw = coarse_memory(model, 1, shape, device)
     if pad is not None and bool(pad.any()):
         raise RuntimeError('benchmark: unexpected padding in a single-image memory')
     head = decode_head(model, cfg, max(vertices), device)
     rows = []
     with torch.no_grad():
         for n in vertices:
-            cached = benchmark_decode.time_decode(head, memory, n, True, repeat)
-            uncached = benchmark_decode.time_decode(head, memory, n, False, repeat)
-            check = same_sequence(head, memory, n)
+            cached = benchmark_decode.time_decode(head, memory, n, True, repeat, hw)
+            uncached = benchmark_decode.time_decode(head, memory, n, False, repeat, hw)
+            check = same_sequence(head, memory, n, hw)
             rows.append(dict(
                 vertices=n, cached_ms_per_vertex=cached['per_vertex_ms'],
                 uncached_ms_per_vertex=uncached['per_vertex_ms'],

@@ -13,6 +13,7 @@ Optionally ``--model-latency`` also times a whole image (coarse-only and coarse 
 random same-size BERT, at ``--shape``.
 """
 import argparse
+import math
 import os.path as osp
 import statistics
 import sys
@@ -20,6 +21,8 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 import torch
+
+TEXT_TOKENS = 20  # the text part of the random memory (the configs' max_tokens)
 
 
 def _sync(device) -> None:
@@ -37,10 +40,13 @@ def build_head(cfg, max_vertices: int, device='cpu'):
     return head
 
 
-def time_decode(head, memory: torch.Tensor, n: int, use_cache: bool, repeat: int) -> Dict:
-    """Median seconds of one decode of ``n`` vertices (+ END), and per vertex."""
+def time_decode(head, memory: torch.Tensor, n: int, use_cache: bool, repeat: int,
+                memory_hw=None) -> Dict:
+    """Median seconds of one decode of ``n`` vertices (+ END), and per vertex; ``memory_hw``
+    is the (h, w) grid of the visual tokens at the start of ``memory``."""
     n_pre = len(head.forced_prefix)
-    kwargs = dict(use_cache=use_cache, max_len=n_pre + n + 1, min_vertices=n)
+    kwargs = dict(use_cache=use_cache, max_len=n_pre + n + 1, min_vertices=n,
+                  memory_hw=memory_hw)
     out = head.predict(memory, **kwargs)  # warm-up
     n_coord = int((out['tokens'][0] == 0).sum())
     times = []
@@ -60,12 +66,14 @@ def benchmark(cfg, vertices: Sequence[int] = (16, 32, 64, 128), memory_tokens: i
     torch.manual_seed(0)
     head = build_head(cfg, max(vertices), device)
     memory = torch.randn(batch, memory_tokens, head.embed_dims, device=device)
+    side = int(math.isqrt(max(memory_tokens - TEXT_TOKENS, 1)))
+    hw = (side, side)  # a square visual grid first, the text tokens after it
     rows = []
     with torch.no_grad():
         for n in vertices:
-            row = dict(vertices=n, cached=time_decode(head, memory, n, True, repeat))
+            row = dict(vertices=n, cached=time_decode(head, memory, n, True, repeat, hw))
             if skip_uncached_above is None or n <= skip_uncached_above:
-                row['uncached'] = time_decode(head, memory, n, False, repeat)
+                row['uncached'] = time_decode(head, memory, n, False, repeat, hw)
             rows.append(row)
     return rows
 

@@ -120,7 +120,8 @@ class _StagePass(nn.Module):
             x = self.rce(x, global_map, boxes, boxes)
         memory, pad, vis = self.encoder(x, text, text_mask)
         n_pre = len(self.head.forced_prefix)
-        out = self.head.predict(memory, pad, max_len=n_pre + self.n + 1, min_vertices=self.n)
+        out = self.head.predict(memory, pad, max_len=n_pre + self.n + 1, min_vertices=self.n,
+                                memory_hw=vis.shape[-2:])
         return out['tokens'], out['coords'], vis
 
 

@@ -52,6 +52,8 @@ class RECS4R(BaseDetector):
             lambda_1..lambda_4).
         rce (dict, optional): ``RCE``; None = fine stage without residuals.
         refine (dict): Coarse-to-fine options, merged into ``DEFAULT_REFINE``.
+        aux_head (dict, optional): ``GroundingAuxHead``, a training-only dense grounding loss
+            on each stage's fused visual map (not in the paper; None = off).
         num_vertices (int): Vertices per target sequence.
         with_holes (bool): Encode hole contours in the targets.
         coarse_seq_loss_weight (float): Weight of L_cls/L1/smooth-L2 on the coarse pass
@@ -68,6 +70,7 @@ class RECS4R(BaseDetector):
                  head: dict,
                  rce: Optional[dict] = None,
                  refine: Optional[dict] = None,
+                 aux_head: Optional[dict] = None,
                  num_vertices: int = 64,
                  with_holes: bool = True,
                  coarse_seq_loss_weight: float = 1.0,
@@ -107,6 +110,7 @@ class RECS4R(BaseDetector):
             self.fine_input_proj = copy.deepcopy(self.input_proj)
             self.fine_encoder = MODELS.build(encoder)
             self.fine_head = MODELS.build(head)
+        self.aux_head = MODELS.build(aux_head) if aux_head is not None else None
         self.num_vertices = num_vertices
         self.with_holes = with_holes
         self.coarse_seq_loss_weight = coarse_seq_loss_weight
@@ -306,9 +310,11 @@ class RECS4R(BaseDetector):
         # ---- coarse (or single) pass on the full image
         memory, pad, vis = self.encode_stage(batch_inputs, text, text_mask, fine=False)
         _, _, _, head = self._stage_modules(False)
-        logits, pred_xy = head.forward_train(memory, pad, tokens, coords)
+        logits, pred_xy = head.forward_train(memory, pad, tokens, coords, vis.shape[-2:])
         masks_t = torch.from_numpy(masks).to(device=device, dtype=torch.float32)[:, None]
         gcl_w = weights * torch.from_numpy(~box_only).to(weights)  # GCL: mask samples only
+        if self.aux_head is not None:
+            losses['loss_aux_mask'] = self.aux_head.loss(vis, masks_t[:, 0], gcl_w)
         if not self.two_stage:
             losses.update(head.loss_sequence(logits, pred_xy, tokens, coords, weights))
             r = int(head.gcl_raster_size)
@@ -334,14 +340,18 @@ class RECS4R(BaseDetector):
             masks_t, gt_boxes, box_only, crop_boxes, keys, device)
         text_f, text_mask_f = self.encode_fine_text(texts, src_norm)
         size_prior = self._size_prior(src_norm)
-        memory_f, pad_f, _ = self.encode_stage(
+        memory_f, pad_f, vis_f = self.encode_stage(
             images_f, text_f, text_mask_f, fine=True, size_prior=size_prior,
             rce_args=(vis, src_norm, crop_boxes / norm))
+        fine_mask_w = f_weights * torch.from_numpy(~box_only).to(f_weights)
+        if self.aux_head is not None:
+            losses['loss_aux_mask_fine'] = self.aux_head.loss(vis_f, gcl_masks, fine_mask_w)
         _, _, _, head_f = self._stage_modules(True)
-        logits_f, pred_xy_f = head_f.forward_train(memory_f, pad_f, f_tokens, f_coords)
+        logits_f, pred_xy_f = head_f.forward_train(memory_f, pad_f, f_tokens, f_coords,
+                                                   vis_f.shape[-2:])
         losses.update(head_f.loss_sequence(logits_f, pred_xy_f, f_tokens, f_coords, f_weights))
         losses.update(head_f.loss_gcl_by_outputs(
-            pred_xy_f, f_tokens, gcl_masks, f_weights * torch.from_numpy(~box_only).to(f_weights)))
+            pred_xy_f, f_tokens, gcl_masks, fine_mask_w))
         return losses
 
     def _size_prior(self, boxes_norm: Tensor) -> Optional[Tensor]:
@@ -392,7 +402,7 @@ class RECS4R(BaseDetector):
         text, text_mask = self.encode_text(texts)
         memory, pad, vis = self.encode_stage(batch_inputs, text, text_mask, fine=False)
         head = self._stage_modules(False)[3]
-        coarse = head.predict(memory, pad, **kwargs)
+        coarse = head.predict(memory, pad, memory_hw=vis.shape[-2:], **kwargs)
         coarse_boxes = self._decoded_boxes(head, coarse['tokens'], coarse['coords'])
         out = dict(coarse_tokens=coarse['tokens'], coarse_coords=coarse['coords'],
                    coarse_boxes=coarse_boxes)
@@ -407,11 +417,11 @@ class RECS4R(BaseDetector):
         images_f = crop_and_resize(batch_inputs, crop_boxes, (s, s))
         src_norm = (src / norm).clamp(0, 1)
         text_f, text_mask_f = self.encode_fine_text(texts, src_norm)
-        memory_f, pad_f, _ = self.encode_stage(
+        memory_f, pad_f, vis_f = self.encode_stage(
             images_f, text_f, text_mask_f, fine=True, size_prior=self._size_prior(src_norm),
             rce_args=(vis, src_norm, crop_boxes / norm))
         head_f = self._stage_modules(True)[3]
-        fine = head_f.predict(memory_f, pad_f, **kwargs)
+        fine = head_f.predict(memory_f, pad_f, memory_hw=vis_f.shape[-2:], **kwargs)
         coords = crop_to_image_coords(fine['coords'], crop_boxes,
                                       torch.tensor([[hp, wp]], device=device).expand(b, 2))
         coords = torch.where((fine['tokens'] == TOKEN_COORD)[..., None], coords,

@@ -4,6 +4,10 @@ One autoregressive stream of contour vertices gives both the mask (Fill) and the
 Each step emits a token class (coordinate / separator / start / end / hole) and a continuous
 (x, y) in [0, 1]; the next step's input for a coordinate is the bilinear mix of the 4 nearest
 learned grid embeddings.
+
+The memory is ``(B, S, C)`` with the ``h x w`` visual tokens first (row-major) and the text
+tokens after them; passing ``memory_hw=(h, w)`` lets the head add the visual tokens' 2-D
+position code to its cross-attention keys and, with ``reg_mode='pointer'``, point at them.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -18,6 +22,8 @@ from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOK
                                   TOKEN_SEP, TOKEN_START)
 from ..layers.attention import KVCache
 from ..layers.coord_embedding import CoordGridEmbedding
+from ..layers.pointer_regression import PointerRegression
+from ..layers.positional_encoding import sine_positional_encoding_2d
 from ..layers.soft_raster import soft_rasterize
 from ..layers.transformer_layers import TransformerDecoderLayer
 from .sequence_format import FORCED_PREFIX, SEQ_FORMATS, ring_ids_from_tokens
@@ -41,6 +47,12 @@ class LUCDPHead(BaseModule):
         allow_holes (bool): Allow HOLE at inference.
         seq_format (str): 'contour' (LUCDP) or 'box_polygon' (LUCDP off: PolyFormer-style
             box corners, SEP, polygon).
+        reg_mode (str): How a step's (x, y) is read out: 'direct' (an MLP on the decoder
+            state, PolyFormer's regression) or 'pointer' (soft-argmax over the visual tokens
+            plus an offset of at most one cell, :class:`PointerRegression`; needs
+            ``memory_hw``). The pointer learns localisation far faster on small budgets.
+        memory_pos (bool): Add the visual tokens' 2-D sine position code to the
+            cross-attention keys (DETR style) when ``memory_hw`` is given.
         use_cache (bool): Decode with the key/value cache (default); False recomputes the
             whole prefix at every step (PolyFormer's public decoder, kept for benchmarks).
         loss_cls (dict): Token classification loss (L_cls).
@@ -72,6 +84,8 @@ class LUCDPHead(BaseModule):
                  allow_parts: bool = True,
                  allow_holes: bool = True,
                  seq_format: str = 'contour',
+                 reg_mode: str = 'direct',
+                 memory_pos: bool = True,
                  use_cache: bool = True,
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  loss_l1: dict = dict(type='L1Loss', loss_weight=1.0),
@@ -88,6 +102,11 @@ class LUCDPHead(BaseModule):
         if seq_format not in SEQ_FORMATS:
             raise ValueError(f'LUCDPHead.seq_format must be one of {SEQ_FORMATS}, '
                              f'got {seq_format!r}')
+        if reg_mode not in ('direct', 'pointer'):
+            raise ValueError(f"LUCDPHead.reg_mode must be 'direct' or 'pointer', "
+                             f'got {reg_mode!r}')
+        self.reg_mode = reg_mode
+        self.memory_pos = bool(memory_pos)
         self.forced_prefix = FORCED_PREFIX[seq_format]
         self.num_prefix_coords = sum(1 for t in self.forced_prefix if t == TOKEN_COORD)
         need = len(self.forced_prefix) + max(min_vertices, 3) + 1
@@ -118,9 +137,12 @@ class LUCDPHead(BaseModule):
         ])
         self.norm = nn.LayerNorm(embed_dims)
         self.cls_branch = nn.Linear(embed_dims, NUM_TOKEN_CLASSES)
-        self.reg_branch = nn.Sequential(
-            nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True),
-            nn.Linear(embed_dims, 2))
+        if reg_mode == 'pointer':
+            self.pointer = PointerRegression(embed_dims)
+        else:
+            self.reg_branch = nn.Sequential(
+                nn.Linear(embed_dims, embed_dims), nn.ReLU(inplace=True),
+                nn.Linear(embed_dims, 2))
         nn.init.normal_(self.token_embed.weight, std=0.02)
         nn.init.normal_(self.pos_embed.weight, std=0.02)
 
@@ -149,40 +171,76 @@ class LUCDPHead(BaseModule):
         pos = torch.arange(start_pos, start_pos + t, device=tokens.device)
         return x + self.pos_embed(pos)[None]
 
+    def memory_context(self, memory: Tensor,
+                       memory_hw: Optional[Tuple[int, int]] = None) -> dict:
+        """What every decoding step reuses: the cross-attention key position code (1, S, C)
+        (or None) and, for the pointer, its keys (B, h*w, C) and the grid ``hw``."""
+        ctx = dict(pos=None, pointer_keys=None, hw=None)
+        if memory_hw is None:
+            if self.reg_mode == 'pointer':
+                raise ValueError("LUCDPHead(reg_mode='pointer') needs memory_hw=(h, w), the "
+                                 'grid of the visual tokens at the start of the memory')
+            return ctx
+        h, w = int(memory_hw[0]), int(memory_hw[1])
+        b, s, c = memory.shape
+        if h * w > s:
+            raise ValueError(f'memory_hw={memory_hw} gives {h * w} visual tokens but the '
+                             f'memory has only {s}')
+        vis_pos = sine_positional_encoding_2d(h, w, c, device=memory.device, dtype=memory.dtype)
+        if self.memory_pos:
+            ctx['pos'] = torch.cat([vis_pos, vis_pos.new_zeros(s - h * w, c)])[None]
+        if self.reg_mode == 'pointer':
+            ctx['pointer_keys'] = self.pointer.keys(memory[:, :h * w], vis_pos)
+            ctx['hw'] = (h, w)
+        return ctx
+
+    def regress(self, x: Tensor, ctx: dict) -> Tensor:
+        """Decoder states (B, T, C) -> vertices (B, T, 2) in [0, 1]."""
+        if self.reg_mode == 'pointer':
+            return self.pointer(x, ctx['pointer_keys'], ctx['hw'])
+        return self.reg_branch(x).sigmoid()
+
     def forward(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
-                in_tokens: Tensor, in_coords: Tensor) -> Tuple[Tensor, Tensor]:
+                in_tokens: Tensor, in_coords: Tensor,
+                memory_hw: Optional[Tuple[int, int]] = None) -> Tuple[Tensor, Tensor]:
         """Teacher-forced pass.
 
         Args:
-            memory (Tensor): (B, S, C) fused multimodal tokens.
+            memory (Tensor): (B, S, C) fused multimodal tokens (visual tokens first).
             memory_padding_mask (Tensor, optional): (B, S) True = padding.
             in_tokens (Tensor): (B, T) input tokens (target shifted right, START first).
             in_coords (Tensor): (B, T, 2).
+            memory_hw (tuple, optional): (h, w) grid of the visual tokens.
 
         Returns:
             tuple: class logits (B, T, K) and coordinates (B, T, 2) in [0, 1].
         """
+        ctx = self.memory_context(memory, memory_hw)
         x = self.embed(in_tokens, in_coords)
         t = x.shape[1]
         causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
         for layer in self.layers:
-            x = layer(x, memory, causal_mask=causal, memory_padding_mask=memory_padding_mask)
+            x = layer(x, memory, causal_mask=causal, memory_padding_mask=memory_padding_mask,
+                      memory_pos=ctx['pos'])
         x = self.norm(x)
-        return self.cls_branch(x), self.reg_branch(x).sigmoid()
+        return self.cls_branch(x), self.regress(x, ctx)
 
     def forward_train(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
-                      tokens: Tensor, coords: Tensor) -> Tuple[Tensor, Tensor]:
+                      tokens: Tensor, coords: Tensor,
+                      memory_hw: Optional[Tuple[int, int]] = None) -> Tuple[Tensor, Tensor]:
         """Teacher forcing on full target sequences (B, T) -> predictions for positions 1..T-1."""
         in_tokens, in_coords = tokens[:, :-1], coords[:, :-1]
         if self.training and self.input_coord_noise > 0:
             noise = torch.randn_like(in_coords) * self.input_coord_noise
             in_coords = (in_coords + noise).clamp(0, 1)
         if self.training and self.self_feed_prob > 0:
-            in_coords = self.self_feed(memory, memory_padding_mask, in_tokens, in_coords)
-        return self(memory, memory_padding_mask, in_tokens, in_coords)
+            in_coords = self.self_feed(memory, memory_padding_mask, in_tokens, in_coords,
+                                       memory_hw)
+        return self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw)
 
     def self_feed(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
-                  in_tokens: Tensor, in_coords: Tensor) -> Tensor:
+                  in_tokens: Tensor, in_coords: Tensor,
+                  memory_hw: Optional[Tuple[int, int]] = None) -> Tensor:
         """Parallel scheduled sampling against exposure bias (not in the paper; off by default).
 
         Teacher forcing lets every vertex be placed next to its ground-truth predecessor, so
@@ -191,7 +249,7 @@ class LUCDPHead(BaseModule):
         ``self_feed_prob``, by the model's own prediction of it: (B, T, 2) -> (B, T, 2).
         """
         with torch.no_grad():
-            _, own = self(memory, memory_padding_mask, in_tokens, in_coords)
+            _, own = self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw)
         # own[:, j] predicts the target at j + 1, which is the input at position j + 1
         swap = torch.rand(in_coords.shape[:2], device=in_coords.device) < self.self_feed_prob
         swap[:, 0] = False  # START
@@ -310,20 +368,21 @@ class LUCDPHead(BaseModule):
         return allowed
 
     def _step_cached(self, tok: Tensor, xy: Tensor, t: int, memory: Tensor,
-                     mask: Optional[Tensor], caches: List[KVCache]) -> Tensor:
+                     mask: Optional[Tensor], caches: List[KVCache], ctx: dict) -> Tensor:
         x = self.embed(tok[:, None], xy[:, None], start_pos=t)
         for layer, cache in zip(self.layers, caches):
-            x = layer(x, memory, memory_padding_mask=mask, cache=cache)
-        return self.norm(x)[:, 0]
+            x = layer(x, memory, memory_padding_mask=mask, cache=cache, memory_pos=ctx['pos'])
+        return self.norm(x)[:, :1]
 
     def _step_full(self, tokens: Tensor, coords: Tensor, memory: Tensor,
-                   mask: Optional[Tensor]) -> Tensor:
+                   mask: Optional[Tensor], ctx: dict) -> Tensor:
         x = self.embed(tokens, coords)
         t = x.shape[1]
         causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
         for layer in self.layers:
-            x = layer(x, memory, causal_mask=causal, memory_padding_mask=mask)
-        return self.norm(x)[:, -1]
+            x = layer(x, memory, causal_mask=causal, memory_padding_mask=mask,
+                      memory_pos=ctx['pos'])
+        return self.norm(x)[:, -1:]
 
     @torch.no_grad()
     def predict(self,
@@ -331,15 +390,17 @@ class LUCDPHead(BaseModule):
                 memory_padding_mask: Optional[Tensor] = None,
                 use_cache: Optional[bool] = None,
                 max_len: Optional[int] = None,
-                min_vertices: Optional[int] = None) -> Dict[str, Tensor]:
+                min_vertices: Optional[int] = None,
+                memory_hw: Optional[Tuple[int, int]] = None) -> Dict[str, Tensor]:
         """Batched greedy decoding.
 
         Args:
-            memory (Tensor): (B, S, C).
+            memory (Tensor): (B, S, C) (visual tokens first).
             memory_padding_mask (Tensor, optional): (B, S) True = padding.
             use_cache (bool, optional): Override ``self.use_cache``.
             max_len (int, optional): Override ``self.max_len`` (generated tokens, END incl.).
             min_vertices (int, optional): Override ``self.min_vertices``.
+            memory_hw (tuple, optional): (h, w) grid of the visual tokens.
 
         Returns:
             dict: ``tokens`` (B, T) long (START first, END last, -1 padding), ``coords``
@@ -354,6 +415,7 @@ class LUCDPHead(BaseModule):
         if max_len < need:
             raise ValueError(f'max_len={max_len} < {need} (prefix + min_vertices + END)')
         b, device = memory.shape[0], memory.device
+        ctx = self.memory_context(memory, memory_hw)
         tokens = torch.full((b, max_len + 1), -1, dtype=torch.long, device=device)
         tokens[:, 0] = TOKEN_START
         coords = memory.new_zeros(b, max_len + 1, 2)
@@ -374,12 +436,12 @@ class LUCDPHead(BaseModule):
         for t in range(max_len):
             if use_cache:
                 h = self._step_cached(tokens[:, t], coords[:, t], t, memory,
-                                      memory_padding_mask, caches)
+                                      memory_padding_mask, caches, ctx)
             else:
                 h = self._step_full(tokens[:, :t + 1], coords[:, :t + 1], memory,
-                                    memory_padding_mask)
-            logits = self.cls_branch(h)
-            xy = self.reg_branch(h).sigmoid()
+                                    memory_padding_mask, ctx)
+            logits = self.cls_branch(h)[:, 0]
+            xy = self.regress(h, ctx)[:, 0]
             allowed = self._allowed(t, max_len, ring, total, min_vertices)
             cls = logits.masked_fill(~allowed, float('-inf')).argmax(-1)
             logp = F.log_softmax(logits, -1).gather(1, cls[:, None])[:, 0]

@@ -64,7 +64,8 @@ class TransformerDecoderLayer(nn.Module):
                 memory: Tensor,
                 causal_mask: Optional[Tensor] = None,
                 memory_padding_mask: Optional[Tensor] = None,
-                cache: Optional[KVCache] = None) -> Tensor:
+                cache: Optional[KVCache] = None,
+                memory_pos: Optional[Tensor] = None) -> Tensor:
         """One decoder layer.
 
         Args:
@@ -73,6 +74,8 @@ class TransformerDecoderLayer(nn.Module):
             causal_mask (Tensor, optional): (T, T) bool, True = blocked (no cache).
             memory_padding_mask (Tensor, optional): (B, S) True = padding.
             cache (KVCache, optional): this layer's cache for incremental decoding.
+            memory_pos (Tensor, optional): (B or 1, S, C) position code added to the
+                cross-attention keys (DETR style), not to the values.
         """
         h = self.norm1(x)
         q = self.self_attn.project_q(h)
@@ -85,10 +88,11 @@ class TransformerDecoderLayer(nn.Module):
         h = self.norm2(x)
         if cache is not None:
             if cache.mem_k is None:
-                cache.mem_k, cache.mem_v = self.cross_attn.project_kv(memory, memory)
+                cache.mem_k, cache.mem_v = self.cross_attn.project_kv(
+                    _with_pos(memory, memory_pos), memory)
             mk, mv = cache.mem_k, cache.mem_v
         else:
-            mk, mv = self.cross_attn.project_kv(memory, memory)
+            mk, mv = self.cross_attn.project_kv(_with_pos(memory, memory_pos), memory)
         x = x + self.drop(
             self.cross_attn.attend(self.cross_attn.project_q(h), mk, mv,
                                    key_padding_mask=memory_padding_mask))

@@ -207,3 +207,33 @@ def test_self_feed_replaces_inputs_with_own_predictions(mm_scope):
     assert torch.allclose(head.forward_train(mem, None, tokens, coords)[0], plain, atol=1e-6)
     with pytest.raises(ValueError, match='self_feed_prob'):
         _head(mm_scope, self_feed_prob=1.5)
+
+
+def test_pointer_mode_and_memory_position_code(mm_scope):
+    """reg_mode='pointer' decodes over the visual grid (cached == uncached), needs memory_hw;
+    memory_pos adds the grid's position code to the cross-attention keys."""
+    head = _head(mm_scope, reg_mode='pointer', max_len=20).double().eval()
+    g = torch.Generator().manual_seed(2)
+    mem = torch.randn(2, 3 * 4 + 5, 16, generator=g, dtype=torch.float64)  # 3x4 grid + text
+    a = head.predict(mem, None, use_cache=True, memory_hw=(3, 4))
+    b = head.predict(mem, None, use_cache=False, memory_hw=(3, 4))
+    assert torch.equal(a['tokens'], b['tokens'])
+    assert torch.allclose(a['coords'], b['coords'], atol=1e-10)
+    (tokens, coords), _ = _targets()
+    logits, xy = head.forward_train(mem.float().double(), None, tokens, coords.double(), (3, 4))
+    assert ((xy >= 0) & (xy <= 1)).all() and logits.shape[:2] == xy.shape[:2]
+    with pytest.raises(ValueError, match='memory_hw'):
+        head.predict(mem)
+    with pytest.raises(ValueError, match='visual tokens'):
+        head.predict(mem, memory_hw=(5, 4))
+    with pytest.raises(ValueError, match='reg_mode'):
+        _head(mm_scope, reg_mode='heatmap')
+    # the position code changes the cross-attention only when the grid is known
+    mem32 = torch.randn(2, 17, 16)
+    with_pos = _head(mm_scope).eval()
+    no_pos = _head(mm_scope, memory_pos=False).eval()
+    la, _ = with_pos.forward_train(mem32, None, tokens, coords, (3, 4))
+    lb, _ = no_pos.forward_train(mem32, None, tokens, coords, (3, 4))
+    lc, _ = with_pos.forward_train(mem32, None, tokens, coords)
+    assert not torch.allclose(la, lb)
+    assert torch.allclose(lb, lc, atol=1e-6)
