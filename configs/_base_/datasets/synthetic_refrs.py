@@ -29,7 +29,7 @@ train_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  generator=synthetic_generator, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
+    batch_size=16,  # batched greedy decoding; the same scores as batch 1, several times faster
     num_workers=0,
     persistent_workers=False,
     drop_last=False,
@@ -37,7 +37,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='val', test_mode=True,
                  generator=synthetic_generator, pipeline=test_pipeline))
 test_dataloader = dict(
-    batch_size=1,
+    batch_size=16,
     num_workers=0,
     persistent_workers=False,
     drop_last=False,

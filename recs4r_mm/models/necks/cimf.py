@@ -48,6 +48,9 @@ class CIMF(BaseModule):
         use_text_gate (bool): Modulate the scale weights with pooled text (and size cue).
         use_cross_attn (bool): Cross-modal attention from the fused map to the text tokens.
         num_heads (int): Heads of the cross-modal attention.
+        text_fusion (str): How the attended text ``a`` enters the fused map ``f``: 'add'
+            (f + a) or 'mul' (f + a + f * W a, pixel-word gating as in LAVT's PWAM), which
+            lets a location compare its own features with the words it attends to.
         out_mode (str): 'single' -> ``(fused,)`` on the working grid; 'multi' -> a tuple of
             ``num_outs`` maps (one per input level, each fused on that level's grid, plus
             max-pooled extra levels), so CIMF can replace FPN in stock mmdet detectors.
@@ -68,6 +71,7 @@ class CIMF(BaseModule):
                  use_text_gate: bool = True,
                  use_cross_attn: bool = True,
                  num_heads: int = 8,
+                 text_fusion: str = 'add',
                  out_mode: str = 'single',
                  out_channels: Optional[int] = None,
                  num_outs: Optional[int] = None,
@@ -80,6 +84,9 @@ class CIMF(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if fusion_mode not in ('concat', 'sum'):
             raise ValueError(f"CIMF.fusion_mode must be 'concat' or 'sum', got {fusion_mode!r}")
+        if text_fusion not in ('add', 'mul'):
+            raise ValueError(f"CIMF.text_fusion must be 'add' or 'mul', got {text_fusion!r}")
+        self.text_fusion = text_fusion
         if out_mode not in ('single', 'multi'):
             raise ValueError(f"CIMF.out_mode must be 'single' or 'multi', got {out_mode!r}")
         self.in_channels = list(in_channels)
@@ -113,6 +120,8 @@ class CIMF(BaseModule):
             self.ca_norm = nn.LayerNorm(self.fused_channels)
             self.cross_attn = MultiheadAttention(
                 self.fused_channels, num_heads, kdim=text_channels, vdim=text_channels)
+            if text_fusion == 'mul':
+                self.text_mul = nn.Linear(self.fused_channels, self.fused_channels)
 
         if out_mode == 'multi':
             if out_channels is None:
@@ -171,8 +180,11 @@ class CIMF(BaseModule):
             b, c, h, w = fused.shape
             tokens = fused.flatten(2).transpose(1, 2)
             pad = None if text_mask is None else ~text_mask.bool()
-            tokens = tokens + self.cross_attn(self.ca_norm(tokens), text, text,
-                                              key_padding_mask=pad)
+            attended = self.cross_attn(self.ca_norm(tokens), text, text, key_padding_mask=pad)
+            if self.text_fusion == 'mul':  # pixel-word gating: f + a + f * W a
+                tokens = tokens + attended + tokens * self.text_mul(attended)
+            else:
+                tokens = tokens + attended
             fused = tokens.transpose(1, 2).reshape(b, c, h, w)
         return fused
 

@@ -65,6 +65,34 @@ def test_text_gates_and_cross_attention():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+
+def test_pixel_word_gating_multiplies_the_attended_text_into_the_map():
+    """text_fusion='mul': f + a + f * W a (W = 0 gives 'add'); the product term is what
+    lets a location match its own features against the words it attends to."""
+    torch.manual_seed(0)
+    add = CIMF(IN_CH, cm_channels=6, working_level=1, text_channels=24, num_heads=2)
+    mul = CIMF(IN_CH, cm_channels=6, working_level=1, text_channels=24, num_heads=2,
+               text_fusion='mul')
+    mul.load_state_dict(add.state_dict(), strict=False)
+    feats = _feats()
+    text, mask = _text()
+    with torch.no_grad():
+        mul.text_mul.weight.zero_()
+        mul.text_mul.bias.zero_()
+    assert torch.allclose(mul(feats, text, mask)[0], add(feats, text, mask)[0], atol=1e-6)
+    seen = {}
+    add.ca_norm.register_forward_hook(lambda m, i, o: seen.__setitem__('f', i[0]))
+    add.cross_attn.register_forward_hook(lambda m, i, o: seen.__setitem__('a', o))
+    plain = add(feats, text, mask)[0]
+    with torch.no_grad():  # W = I, b = 0: the output gains exactly f * a
+        mul.text_mul.weight.copy_(torch.eye(24))
+    diff = (mul(feats, text, mask)[0] - plain).flatten(2).transpose(1, 2)  # (B, h*w, C)
+    assert diff.abs().max() > 1e-3
+    assert torch.allclose(diff, seen['f'] * seen['a'], atol=1e-5)
+    with pytest.raises(ValueError, match='text_fusion'):
+        CIMF(IN_CH, text_channels=24, text_fusion='concat')
+
+
 def test_sum_mode_is_fpn_style():
     neck = CIMF(IN_CH, cm_channels=6, working_level=1, fusion_mode='sum',
                 use_scale_weights=False, use_text_gate=False, use_cross_attn=False,
