@@ -52,8 +52,9 @@ class RECS4R(BaseDetector):
             lambda_1..lambda_4).
         rce (dict, optional): ``RCE``; None = fine stage without residuals.
         refine (dict): Coarse-to-fine options, merged into ``DEFAULT_REFINE``.
-        aux_head (dict, optional): ``GroundingAuxHead``, a training-only dense grounding loss
-            on each stage's fused visual map (not in the paper; None = off).
+        aux_head (dict, optional): ``GroundingAuxHead``, a dense grounding loss on each
+            stage's fused visual map, optionally also the pointer's attention prior (not in
+            the paper; None = off).
         num_vertices (int): Vertices per target sequence.
         with_holes (bool): Encode hole contours in the targets.
         coarse_seq_loss_weight (float): Weight of L_cls/L1/smooth-L2 on the coarse pass
@@ -168,6 +169,14 @@ class RECS4R(BaseDetector):
         if rce_args is not None and self.rce is not None:
             fused = self.rce(fused, *rce_args)  # RCE: coarse stage as residual
         return encoder(fused, text, text_mask)
+
+    def grounding(self, vis: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """Grounding logits (B, h, w) of a stage's visual map and the pointer prior
+        (B, h*w) they give (None when the aux head or its prior is off)."""
+        if self.aux_head is None:
+            return None, None
+        logits = self.aux_head(vis)
+        return logits, (logits.flatten(1) if self.aux_head.pointer_prior else None)
 
     # ------------------------------------------------------------------ targets
     def _warn_once(self, key: str, msg: str) -> None:
@@ -310,11 +319,12 @@ class RECS4R(BaseDetector):
         # ---- coarse (or single) pass on the full image
         memory, pad, vis = self.encode_stage(batch_inputs, text, text_mask, fine=False)
         _, _, _, head = self._stage_modules(False)
-        logits, pred_xy = head.forward_train(memory, pad, tokens, coords, vis.shape[-2:])
+        ground, prior = self.grounding(vis)
+        logits, pred_xy = head.forward_train(memory, pad, tokens, coords, vis.shape[-2:], prior)
         masks_t = torch.from_numpy(masks).to(device=device, dtype=torch.float32)[:, None]
         gcl_w = weights * torch.from_numpy(~box_only).to(weights)  # GCL: mask samples only
-        if self.aux_head is not None:
-            losses['loss_aux_mask'] = self.aux_head.loss(vis, masks_t[:, 0], gcl_w)
+        if ground is not None:
+            losses['loss_aux_mask'] = self.aux_head.loss(ground, masks_t[:, 0], gcl_w)
         if not self.two_stage:
             losses.update(head.loss_sequence(logits, pred_xy, tokens, coords, weights))
             r = int(head.gcl_raster_size)
@@ -344,11 +354,12 @@ class RECS4R(BaseDetector):
             images_f, text_f, text_mask_f, fine=True, size_prior=size_prior,
             rce_args=(vis, src_norm, crop_boxes / norm))
         fine_mask_w = f_weights * torch.from_numpy(~box_only).to(f_weights)
-        if self.aux_head is not None:
-            losses['loss_aux_mask_fine'] = self.aux_head.loss(vis_f, gcl_masks, fine_mask_w)
+        ground_f, prior_f = self.grounding(vis_f)
+        if ground_f is not None:
+            losses['loss_aux_mask_fine'] = self.aux_head.loss(ground_f, gcl_masks, fine_mask_w)
         _, _, _, head_f = self._stage_modules(True)
         logits_f, pred_xy_f = head_f.forward_train(memory_f, pad_f, f_tokens, f_coords,
-                                                   vis_f.shape[-2:])
+                                                   vis_f.shape[-2:], prior_f)
         losses.update(head_f.loss_sequence(logits_f, pred_xy_f, f_tokens, f_coords, f_weights))
         losses.update(head_f.loss_gcl_by_outputs(
             pred_xy_f, f_tokens, gcl_masks, fine_mask_w))
@@ -402,7 +413,8 @@ class RECS4R(BaseDetector):
         text, text_mask = self.encode_text(texts)
         memory, pad, vis = self.encode_stage(batch_inputs, text, text_mask, fine=False)
         head = self._stage_modules(False)[3]
-        coarse = head.predict(memory, pad, memory_hw=vis.shape[-2:], **kwargs)
+        coarse = head.predict(memory, pad, memory_hw=vis.shape[-2:],
+                              pointer_prior=self.grounding(vis)[1], **kwargs)
         coarse_boxes = self._decoded_boxes(head, coarse['tokens'], coarse['coords'])
         out = dict(coarse_tokens=coarse['tokens'], coarse_coords=coarse['coords'],
                    coarse_boxes=coarse_boxes)
@@ -421,7 +433,8 @@ class RECS4R(BaseDetector):
             images_f, text_f, text_mask_f, fine=True, size_prior=self._size_prior(src_norm),
             rce_args=(vis, src_norm, crop_boxes / norm))
         head_f = self._stage_modules(True)[3]
-        fine = head_f.predict(memory_f, pad_f, memory_hw=vis_f.shape[-2:], **kwargs)
+        fine = head_f.predict(memory_f, pad_f, memory_hw=vis_f.shape[-2:],
+                              pointer_prior=self.grounding(vis_f)[1], **kwargs)
         coords = crop_to_image_coords(fine['coords'], crop_boxes,
                                       torch.tensor([[hp, wp]], device=device).expand(b, 2))
         coords = torch.where((fine['tokens'] == TOKEN_COORD)[..., None], coords,

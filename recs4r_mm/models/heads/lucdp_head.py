@@ -171,11 +171,12 @@ class LUCDPHead(BaseModule):
         pos = torch.arange(start_pos, start_pos + t, device=tokens.device)
         return x + self.pos_embed(pos)[None]
 
-    def memory_context(self, memory: Tensor,
-                       memory_hw: Optional[Tuple[int, int]] = None) -> dict:
+    def memory_context(self, memory: Tensor, memory_hw: Optional[Tuple[int, int]] = None,
+                       pointer_prior: Optional[Tensor] = None) -> dict:
         """What every decoding step reuses: the cross-attention key position code (1, S, C)
-        (or None) and, for the pointer, its keys (B, h*w, C) and the grid ``hw``."""
-        ctx = dict(pos=None, pointer_keys=None, hw=None)
+        (or None) and, for the pointer, its keys (B, h*w, C), the grid ``hw`` and an optional
+        prior (B, h*w) added to its attention logits."""
+        ctx = dict(pos=None, pointer_keys=None, hw=None, prior=pointer_prior)
         if memory_hw is None:
             if self.reg_mode == 'pointer':
                 raise ValueError("LUCDPHead(reg_mode='pointer') needs memory_hw=(h, w), the "
@@ -197,12 +198,13 @@ class LUCDPHead(BaseModule):
     def regress(self, x: Tensor, ctx: dict) -> Tensor:
         """Decoder states (B, T, C) -> vertices (B, T, 2) in [0, 1]."""
         if self.reg_mode == 'pointer':
-            return self.pointer(x, ctx['pointer_keys'], ctx['hw'])
+            return self.pointer(x, ctx['pointer_keys'], ctx['hw'], ctx['prior'])
         return self.reg_branch(x).sigmoid()
 
     def forward(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
                 in_tokens: Tensor, in_coords: Tensor,
-                memory_hw: Optional[Tuple[int, int]] = None) -> Tuple[Tensor, Tensor]:
+                memory_hw: Optional[Tuple[int, int]] = None,
+                pointer_prior: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Teacher-forced pass.
 
         Args:
@@ -211,11 +213,12 @@ class LUCDPHead(BaseModule):
             in_tokens (Tensor): (B, T) input tokens (target shifted right, START first).
             in_coords (Tensor): (B, T, 2).
             memory_hw (tuple, optional): (h, w) grid of the visual tokens.
+            pointer_prior (Tensor, optional): (B, h*w) logits added to the pointer's attention.
 
         Returns:
             tuple: class logits (B, T, K) and coordinates (B, T, 2) in [0, 1].
         """
-        ctx = self.memory_context(memory, memory_hw)
+        ctx = self.memory_context(memory, memory_hw, pointer_prior)
         x = self.embed(in_tokens, in_coords)
         t = x.shape[1]
         causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
@@ -227,7 +230,8 @@ class LUCDPHead(BaseModule):
 
     def forward_train(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
                       tokens: Tensor, coords: Tensor,
-                      memory_hw: Optional[Tuple[int, int]] = None) -> Tuple[Tensor, Tensor]:
+                      memory_hw: Optional[Tuple[int, int]] = None,
+                      pointer_prior: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Teacher forcing on full target sequences (B, T) -> predictions for positions 1..T-1."""
         in_tokens, in_coords = tokens[:, :-1], coords[:, :-1]
         if self.training and self.input_coord_noise > 0:
@@ -235,12 +239,13 @@ class LUCDPHead(BaseModule):
             in_coords = (in_coords + noise).clamp(0, 1)
         if self.training and self.self_feed_prob > 0:
             in_coords = self.self_feed(memory, memory_padding_mask, in_tokens, in_coords,
-                                       memory_hw)
-        return self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw)
+                                       memory_hw, pointer_prior)
+        return self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw, pointer_prior)
 
     def self_feed(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
                   in_tokens: Tensor, in_coords: Tensor,
-                  memory_hw: Optional[Tuple[int, int]] = None) -> Tensor:
+                  memory_hw: Optional[Tuple[int, int]] = None,
+                  pointer_prior: Optional[Tensor] = None) -> Tensor:
         """Parallel scheduled sampling against exposure bias (not in the paper; off by default).
 
         Teacher forcing lets every vertex be placed next to its ground-truth predecessor, so
@@ -249,7 +254,8 @@ class LUCDPHead(BaseModule):
         ``self_feed_prob``, by the model's own prediction of it: (B, T, 2) -> (B, T, 2).
         """
         with torch.no_grad():
-            _, own = self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw)
+            _, own = self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw,
+                          pointer_prior)
         # own[:, j] predicts the target at j + 1, which is the input at position j + 1
         swap = torch.rand(in_coords.shape[:2], device=in_coords.device) < self.self_feed_prob
         swap[:, 0] = False  # START
@@ -391,7 +397,8 @@ class LUCDPHead(BaseModule):
                 use_cache: Optional[bool] = None,
                 max_len: Optional[int] = None,
                 min_vertices: Optional[int] = None,
-                memory_hw: Optional[Tuple[int, int]] = None) -> Dict[str, Tensor]:
+                memory_hw: Optional[Tuple[int, int]] = None,
+                pointer_prior: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Batched greedy decoding.
 
         Args:
@@ -401,6 +408,7 @@ class LUCDPHead(BaseModule):
             max_len (int, optional): Override ``self.max_len`` (generated tokens, END incl.).
             min_vertices (int, optional): Override ``self.min_vertices``.
             memory_hw (tuple, optional): (h, w) grid of the visual tokens.
+            pointer_prior (Tensor, optional): (B, h*w) logits added to the pointer's attention.
 
         Returns:
             dict: ``tokens`` (B, T) long (START first, END last, -1 padding), ``coords``
@@ -415,7 +423,7 @@ class LUCDPHead(BaseModule):
         if max_len < need:
             raise ValueError(f'max_len={max_len} < {need} (prefix + min_vertices + END)')
         b, device = memory.shape[0], memory.device
-        ctx = self.memory_context(memory, memory_hw)
+        ctx = self.memory_context(memory, memory_hw, pointer_prior)
         tokens = torch.full((b, max_len + 1), -1, dtype=torch.long, device=device)
         tokens[:, 0] = TOKEN_START
         coords = memory.new_zeros(b, max_len + 1, 2)

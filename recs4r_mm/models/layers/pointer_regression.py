@@ -1,6 +1,6 @@
 """Pointer regression of a vertex: soft-argmax over the visual tokens plus a bounded offset."""
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -44,10 +44,18 @@ class PointerRegression(nn.Module):
         """Visual tokens (B, S, C) + their position code (S, C) -> keys (B, S, C)."""
         return self.k_proj(visual + pos)
 
-    def forward(self, h: Tensor, keys: Tensor, hw: Tuple[int, int]) -> Tensor:
-        """Decoder states (B, T, C), keys (B, h*w, C) -> vertices (B, T, 2) in [0, 1]."""
+    def forward(self, h: Tensor, keys: Tensor, hw: Tuple[int, int],
+                prior: Optional[Tensor] = None) -> Tensor:
+        """Decoder states (B, T, C), keys (B, h*w, C) -> vertices (B, T, 2) in [0, 1].
+
+        ``prior`` (B, h*w), optional, is added to every step's attention logits (e.g. the
+        grounding head's "referred object" logits, so the pointer stays on that object).
+        """
         gh, gw = hw
-        attn = F.softmax(torch.matmul(self.q_proj(h), keys.transpose(1, 2)) * self.scale, -1)
+        logits = torch.matmul(self.q_proj(h), keys.transpose(1, 2)) * self.scale
+        if prior is not None:
+            logits = logits + prior[:, None, :]
+        attn = F.softmax(logits, -1)
         centres = grid_centres(gh, gw, device=h.device, dtype=h.dtype)
         cell = h.new_tensor([1.0 / gw, 1.0 / gh])
         xy = torch.matmul(attn, centres) + torch.tanh(self.offset(h)) * cell

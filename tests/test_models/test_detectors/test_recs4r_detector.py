@@ -189,11 +189,14 @@ def test_fine_text_keeps_the_expression_after_the_template(tiny_cfg):
     assert tokens.shape[1] > model.text_encoder.max_tokens  # beyond the expression's budget
 
 
-def test_pointer_regression_and_grounding_aux_head(tiny_cfg, make_batch):
+@pytest.mark.parametrize('pointer_prior', [False, True])
+def test_pointer_regression_and_grounding_aux_head(tiny_cfg, make_batch, pointer_prior):
     """The synthetic config's options: pointer vertices and the dense grounding loss on both
-    stages' visual maps; every part trains and the predict contract still holds."""
+    stages' visual maps (optionally the pointer's prior); every part trains and the predict
+    contract still holds."""
     tiny_cfg.merge_from_dict({'model.head.reg_mode': 'pointer',
-                              'model.aux_head': dict(type='GroundingAuxHead', embed_dims=32)})
+                              'model.aux_head': dict(type='GroundingAuxHead', embed_dims=32,
+                                                     pointer_prior=pointer_prior)})
     model = _build(tiny_cfg)
     imgs, samples, _ = make_batch(['rect', 'ring'])
     losses = _run_loss(model, imgs, samples)
@@ -203,6 +206,15 @@ def test_pointer_regression_and_grounding_aux_head(tiny_cfg, make_batch):
                if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
     assert not missing, missing
     assert model.head.pointer.q_proj.weight.grad.abs().sum() > 0
+    if pointer_prior:  # the grounding logits steer the decoded vertices
+        model.eval()
+        data = model.data_preprocessor(dict(inputs=imgs, data_samples=samples), False)
+        with torch.no_grad():
+            before = model.decode(data['inputs'], model._texts(data['data_samples']))
+            model.aux_head.conv.bias.add_(5.0)
+            model.aux_head.conv.weight.mul_(10.0)
+            after = model.decode(data['inputs'], model._texts(data['data_samples']))
+        assert not torch.allclose(before['coarse_coords'], after['coarse_coords'])
     for r in _predict(model, *make_batch(['rect', 'circle'], train=False)[:2]):
         p = r.pred_instances
         assert np.allclose(p.bboxes[0].numpy(), polygons_to_box(p.polygons[0]), atol=1e-4)

@@ -16,16 +16,16 @@ def test_loss_prefers_the_referred_cells_and_respects_weights():
         head.conv.weight.zero_()
         head.conv.weight[0, 0] = 20.0
         head.conv.bias.fill_(-10.0)
-    right = head.loss(vis, gt)
-    wrong = head.loss(vis.flip(0), gt)  # each sample points at the other's cell
+    right = head.loss(head(vis), gt)
+    wrong = head.loss(head(vis.flip(0)), gt)  # each sample points at the other's cell
     assert right < 0.01 and wrong > 10 * right
     # per-sample weights: a zero-weight sample does not count
-    mixed = head.loss(torch.stack([vis[0], vis[0]]), gt, torch.tensor([1.0, 0.0]))
-    assert torch.allclose(mixed, head.loss(vis[:1], gt[:1]))
+    mixed = head.loss(head(torch.stack([vis[0], vis[0]])), gt, torch.tensor([1.0, 0.0]))
+    assert torch.allclose(mixed, head.loss(head(vis[:1]), gt[:1]))
     # the loss weight scales it and gradients reach the 1x1 conv
     vis.requires_grad_(True)
-    loss = head.loss(vis, gt.roll(1, 1))
+    loss = head.loss(head(vis), gt.roll(1, 1))
     loss.backward()
     assert head.conv.weight.grad.abs().sum() > 0 and vis.grad.abs().sum() > 0
     head.loss_weight = 1.0
-    assert torch.allclose(head.loss(vis, gt.roll(1, 1)) * 2, loss)
+    assert torch.allclose(head.loss(head(vis), gt.roll(1, 1)) * 2, loss)

@@ -41,3 +41,18 @@ def test_points_at_the_attended_cell_and_learns_through_the_attention():
     (ptr(torch.randn(1, 2, 8), ptr.keys(torch.randn(1, h * w, 8), torch.zeros(h * w, 8)),
          (h, w)) - 0.9).abs().sum().backward()
     assert ptr.q_proj.weight.grad.abs().sum() > 0 and ptr.k_proj.weight.grad.abs().sum() > 0
+
+
+def test_prior_steers_the_pointer():
+    """A strong prior (e.g. the grounding map's logits) moves every step to its cell."""
+    torch.manual_seed(0)
+    ptr = PointerRegression(8)
+    with torch.no_grad():
+        ptr.offset[-1].weight.zero_()
+    keys = ptr.keys(torch.randn(2, 6, 8), torch.zeros(6, 8))
+    prior = torch.zeros(2, 6)
+    prior[0, 1] = 60.0  # sample 0: row 0, column 1 of a 2x3 grid
+    prior[1, 5] = 60.0  # sample 1: row 1, column 2
+    xy = ptr(torch.randn(2, 4, 8), keys, (2, 3), prior)
+    assert torch.allclose(xy[0], torch.tensor([0.5, 0.25]).expand(4, 2), atol=1e-4)
+    assert torch.allclose(xy[1], torch.tensor([5 / 6, 0.75]).expand(4, 2), atol=1e-4)
