@@ -35,3 +35,8 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope='session')
+def ablation_tool():
+    return _load_tool('synthetic_ablation')

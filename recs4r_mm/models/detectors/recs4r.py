@@ -36,6 +36,9 @@ DEFAULT_REFINE = dict(
     # token budget of the fine text (template + expression); None = the expression budget
     # (text_encoder.max_tokens) plus 16 for the template, capped by BERT's position table
     text_max_tokens=None,
+    # fine passes at inference: each later pass crops around the previous pass's contour
+    # (1 = the paper's single fine pass)
+    test_passes=1,
 )
 
 
@@ -99,6 +102,9 @@ class RECS4R(BaseDetector):
         unknown = set(self.refine_cfg) - set(DEFAULT_REFINE)
         if unknown:
             raise ValueError(f'RECS4R.refine: unknown keys {sorted(unknown)}')
+        if int(self.refine_cfg['test_passes']) < 1:
+            raise ValueError(f"refine.test_passes must be >= 1, got "
+                             f"{self.refine_cfg['test_passes']}")
         if self.refine_cfg['train_crop'] not in ('gt_jitter', 'coarse', 'mixed'):
             raise ValueError("refine.train_crop must be 'gt_jitter', 'coarse' or 'mixed'")
         self.two_stage = bool(self.refine_cfg['enable'])
@@ -422,7 +428,24 @@ class RECS4R(BaseDetector):
             out.update(tokens=coarse['tokens'], coords=coarse['coords'],
                        scores=coarse['scores'])
             return out
-        src = coarse_boxes * norm
+        boxes = coarse_boxes
+        head_f = self._stage_modules(True)[3]
+        for _ in range(int(self.refine_cfg['test_passes'])):
+            fine, coords, crop_boxes = self._fine_pass(batch_inputs, texts, vis, boxes * norm,
+                                                       img_hw, kwargs)
+            # a later pass crops around this pass's contour (B_c <- Rect(P_f))
+            boxes = self._decoded_boxes(head_f, fine['tokens'], coords)
+        out.update(tokens=fine['tokens'], coords=coords, scores=fine['scores'],
+                   crop_boxes=crop_boxes / norm)
+        return out
+
+    def _fine_pass(self, batch_inputs: Tensor, texts: Sequence[str], vis: Tensor, src: Tensor,
+                   img_hw: Tensor, kwargs: dict) -> Tuple[Dict[str, Tensor], Tensor, Tensor]:
+        """One fine pass around the boxes ``src`` (B, 4) px: the decoded sequence, its
+        coordinates normalised by the padded input, and the crop boxes (B, 4) px."""
+        b, _, hp, wp = batch_inputs.shape
+        device = batch_inputs.device
+        norm = torch.tensor([wp, hp, wp, hp], device=device, dtype=torch.float32)
         crop_boxes = expand_boxes(src, img_hw, self.refine_cfg['margin'],
                                   self.refine_cfg['min_size'])
         s = int(self.refine_cfg['input_size'])
@@ -439,9 +462,7 @@ class RECS4R(BaseDetector):
                                       torch.tensor([[hp, wp]], device=device).expand(b, 2))
         coords = torch.where((fine['tokens'] == TOKEN_COORD)[..., None], coords,
                              torch.zeros_like(coords))
-        out.update(tokens=fine['tokens'], coords=coords, scores=fine['scores'],
-                   crop_boxes=crop_boxes / norm)
-        return out
+        return fine, coords, crop_boxes
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:

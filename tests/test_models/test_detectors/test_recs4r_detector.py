@@ -219,3 +219,26 @@ def test_pointer_regression_and_grounding_aux_head(tiny_cfg, make_batch, pointer
         p = r.pred_instances
         assert np.allclose(p.bboxes[0].numpy(), polygons_to_box(p.polygons[0]), atol=1e-4)
         assert p.masks[0].numpy().sum() == polygons_to_mask(p.polygons[0], (64, 64)).sum()
+
+
+def test_second_fine_pass_crops_around_the_first_fine_contour(tiny_cfg, make_batch):
+    """refine.test_passes=2: the second fine pass crops around Rect(P_f) of the first."""
+    from recs4r_mm.models.layers import expand_boxes
+    model = _build(tiny_cfg).eval()
+    imgs, samples, _ = make_batch(['rect', 'ring'], train=False)
+    data = model.data_preprocessor(dict(inputs=imgs, data_samples=samples), False)
+    x, texts = data['inputs'], model._texts(data['data_samples'])
+    b, _, hp, wp = x.shape
+    norm = torch.tensor([wp, hp, wp, hp], dtype=torch.float32)
+    with torch.no_grad():
+        one = model.decode(x, texts)
+        model.refine_cfg['test_passes'] = 2
+        two = model.decode(x, texts)
+    first_box = model._decoded_boxes(model.head, one['tokens'], one['coords']) * norm
+    expected = expand_boxes(first_box, torch.tensor([[hp, wp]] * b, dtype=torch.float32),
+                            model.refine_cfg['margin'], model.refine_cfg['min_size']) / norm
+    assert torch.allclose(two['crop_boxes'], expected, atol=1e-5)
+    assert torch.equal(two['coarse_tokens'], one['coarse_tokens'])
+    tiny_cfg.model.refine = dict(test_passes=0)
+    with pytest.raises(ValueError, match='test_passes'):
+        _build(tiny_cfg)
