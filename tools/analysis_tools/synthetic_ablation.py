@@ -20,7 +20,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -37,13 +37,28 @@ ROWS: Dict[str, List[str]] = {
 KEYS = ('VG_oIoU', 'VG_mIoU', 'VG_Acc@0.5', 'RIS_oIoU', 'RIS_mIoU', 'RECS_Sum')
 
 
-def row_options(name: str, epochs: Optional[int], extra: List[str]) -> List[str]:
-    """The ``--cfg-options`` of one row (schedule overrides first, then the switches)."""
+def epoch_schedulers(config: str) -> List[int]:
+    """Indices of the config's ``param_scheduler`` entries that end at ``max_epochs`` (they
+    follow an ``--epochs`` override)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    scheds = cfg.get('param_scheduler') or []
+    scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
+    max_epochs = cfg.get('train_cfg', {}).get('max_epochs')
+    return [i for i, sc in enumerate(scheds)
+            if sc.get('by_epoch', True) and sc.get('end') == max_epochs]
+
+
+def row_options(name: str, epochs: Optional[int], extra: List[str],
+                schedulers: Sequence[int] = ()) -> List[str]:
+    """The ``--cfg-options`` of one row (schedule overrides first, then the switches);
+    ``schedulers`` are the ``param_scheduler`` indices whose ``end`` follows ``epochs``."""
     if name not in ROWS:
         raise ValueError(f'unknown row {name!r}; rows: {", ".join(ROWS)}')
     opts = []
     if epochs is not None:
-        opts += [f'train_cfg.max_epochs={epochs}', f'param_scheduler.1.end={epochs}']
+        opts.append(f'train_cfg.max_epochs={epochs}')
+        opts += [f'param_scheduler.{i}.end={epochs}' for i in schedulers]
     return opts + ROWS[name] + list(extra)
 
 
@@ -78,6 +93,7 @@ def format_table(results: Dict[str, Optional[dict]], minutes: Dict[str, float]) 
 def run_rows(config: str, rows: List[str], work_root: str, epochs: Optional[int],
              extra: List[str], parallel: int, threads: int) -> Dict[str, float]:
     """Train every row (``parallel`` at a time); returns wall minutes per row."""
+    schedulers = epoch_schedulers(config) if epochs is not None else []
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     pending, running, minutes = list(rows), {}, {}
     while pending or running:
@@ -86,7 +102,7 @@ def run_rows(config: str, rows: List[str], work_root: str, epochs: Optional[int]
             wd = osp.join(work_root, name)
             os.makedirs(wd, exist_ok=True)
             log = open(osp.join(wd, 'ablation_stdout.log'), 'w')
-            cmd = train_command(config, wd, row_options(name, epochs, extra))
+            cmd = train_command(config, wd, row_options(name, epochs, extra, schedulers))
             print('[ablation] ' + ' '.join(cmd), flush=True)
             proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
                                     stderr=subprocess.STDOUT)
