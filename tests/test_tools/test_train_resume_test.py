@@ -52,11 +52,12 @@ def test_two_process_cpu_training_through_dist_train_sh(tiny_synthetic_config):
     assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log, \
         log[-3000:]
     assert "'backend': 'gloo'" in log
-    # each of the 2 ranks runs half the epoch: ceil(refs / (2 ranks * batch 4)) iterations
+    # each of the 2 ranks runs half the epoch: ceil(samples / (2 ranks * batch 4)) iterations,
+    # one sample per expression (the config's sample_one_expression=False)
     with open(root / 'data' / 'phrase_txts' / 'train.json') as f:
-        num_refs = len(json.load(f))
+        num_samples = sum(len(r['sentences']) for r in json.load(f).values())
     iters = {int(m) for m in re.findall(r'Epoch\(train\)\s*\[1\]\[\s*\d+/(\d+)\]', log)}
-    assert iters == {math.ceil(num_refs / 8)}, (iters, num_refs)
+    assert iters == {math.ceil(num_samples / 8)}, (iters, num_samples)
     assert osp.isfile(work / 'epoch_1.pth')
 
 
