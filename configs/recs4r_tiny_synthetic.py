@@ -30,7 +30,6 @@ model = dict(
         # to localise (measured in docs/model_zoo.md).
         input_coord_noise=0.5),
     rce=dict(embed_dims=embed_dims, num_heads=4),
-    # dense "which object" supervision on both stages' fused maps (not in the paper)
     # dense "which object" supervision on both stages' fused maps, whose logits also steer
     # the pointer (GroundingAuxHead; not in the paper)
     aux_head=dict(type='GroundingAuxHead', embed_dims=embed_dims, pointer_prior=True),
