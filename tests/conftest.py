@@ -1,8 +1,20 @@
-"""Shared fixtures: a shrunk copy of the README main-job config and one tiny training run."""
+"""Shared fixtures: one intra-op thread, a shrunk copy of the README main-job config and one
+tiny training run."""
 import os.path as osp
 
 import pytest
+import torch
 from tool_runner import REPO, run_tool
+
+
+@pytest.fixture
+def single_thread():
+    """Run a test on one intra-op thread (2 shared cores: oversubscription is slower and
+    makes CPU timings erratic)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope='session')

@@ -1,9 +1,8 @@
-"""Fixtures of the analysis-tool tests: the tool scripts loaded as modules, one thread."""
+"""Fixtures of the analysis-tool tests: the tool scripts loaded as modules."""
 import importlib.util
 import os.path as osp
 
 import pytest
-import torch
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
@@ -26,15 +25,6 @@ def benchmark_tool():
 @pytest.fixture(scope='session')
 def analyze_logs_tool():
     return _load_tool('analyze_logs')
-
-
-@pytest.fixture
-def single_thread():
-    """One intra-op thread (2 shared cores: oversubscription makes CPU timings erratic)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope='session')

@@ -18,15 +18,6 @@ VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] + (
     'round square ring').split()
 
 
-@pytest.fixture
-def single_thread():
-    """Run a test on one intra-op thread (2 shared cores: oversubscription is slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope='session')
 def mm_scope():
     """mmdet registries + every recs4r_mm model module registered, default scope mmdet."""

@@ -5,6 +5,6 @@ from .sequence_format import (FORCED_PREFIX, SEQ_FORMATS, add_box_prefix,
                               ring_ids_from_tokens, split_box_prefix)
 
 __all__ = [
-    'GroundingAuxHead', 'LUCDPHead', 'FORCED_PREFIX', 'SEQ_FORMATS', 'add_box_prefix', 'ring_ids_from_tokens',
-    'split_box_prefix'
+    'GroundingAuxHead', 'LUCDPHead', 'FORCED_PREFIX', 'SEQ_FORMATS', 'add_box_prefix',
+    'ring_ids_from_tokens', 'split_box_prefix'
 ]
