@@ -4,7 +4,7 @@ Importing the package registers every module into mmdet's registries, and the VM
 the CIMF neck and the GradientConsistencyLoss also into mmseg's and mmpretrain's MODELS, so a stock
 config needs only ``custom_imports = dict(imports=['recs4r_mm'])``.
 """
-from . import apis, datasets, evaluation, models, structures, visualization
+from . import apis, datasets, engine, evaluation, models, structures, visualization
 from .registry import register_into_toolboxes
 from .utils import fix_config_package_names
 from .version import __version__
@@ -13,6 +13,7 @@ register_into_toolboxes()
 fix_config_package_names()  # so our tools can parse `mmseg::` bases
 
 __all__ = [
-    '__version__', 'apis', 'datasets', 'evaluation', 'models', 'structures', 'visualization',
+    '__version__', 'apis', 'datasets', 'engine', 'evaluation', 'models', 'structures',
+    'visualization',
     'register_into_toolboxes'
 ]

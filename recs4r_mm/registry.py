@@ -9,11 +9,11 @@ GradientConsistencyLoss) are also registered into mmseg's and mmpretrain's ``MOD
 :func:`register_into_toolboxes`, which ``recs4r_mm/__init__.py`` calls once, so they resolve under
 ``default_scope='mmseg'`` / ``'mmpretrain'`` as well.
 """
-from mmdet.registry import (DATASETS, METRICS, MODELS, TASK_UTILS, TRANSFORMS,
+from mmdet.registry import (DATASETS, HOOKS, METRICS, MODELS, TASK_UTILS, TRANSFORMS,
                             VISUALIZERS)
 
 __all__ = [
-    'DATASETS', 'METRICS', 'MODELS', 'TASK_UTILS', 'TRANSFORMS', 'VISUALIZERS',
+    'DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'TASK_UTILS', 'TRANSFORMS', 'VISUALIZERS',
     'SHARED_MODULE_NAMES', 'register_into_toolboxes'
 ]
 

@@ -9,6 +9,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
+# how many GT targets the contour budget rule reduced to fit head.max_len (logged after training)
+custom_hooks = [dict(type='ContourBudgetLoggerHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

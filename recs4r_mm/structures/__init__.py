@@ -2,12 +2,15 @@
 
 Pure numpy/torch/cv2; imports nothing else of recs4r_mm.
 """
+from .contour_budget import (BudgetRecord, BudgetStats, mask_iou, max_contours_for,
+                             select_contours)
 from .contour_sequence import (box_to_polygons, box_to_sequence, canonical_polygons,
                                mask_or_box_to_sequence, mask_to_sequence, pad_sequences,
                                polygons_to_sequence, resample_contour, sequence_to_box,
                                sequence_to_mask, sequence_to_polygons)
 from .contour_trace import edge_midpoints, mask_to_polygons, signed_area
 from .rasterize import polygons_to_box, polygons_to_mask
+from .sequence_budget import ContourBudget
 from .tokens import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_NAMES,
                      TOKEN_SEP, TOKEN_START)
 
@@ -17,5 +20,6 @@ __all__ = [
     'box_to_sequence', 'box_to_polygons', 'sequence_to_polygons', 'sequence_to_mask',
     'sequence_to_box', 'polygons_to_mask', 'polygons_to_box', 'pad_sequences',
     'canonical_polygons', 'resample_contour', 'signed_area', 'edge_midpoints',
-    'mask_or_box_to_sequence'
+    'mask_or_box_to_sequence', 'ContourBudget', 'BudgetRecord', 'BudgetStats',
+    'max_contours_for', 'select_contours', 'mask_iou'
 ]

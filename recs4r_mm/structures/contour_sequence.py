@@ -11,19 +11,19 @@ Canonical form (what :func:`polygons_to_sequence` produces from any polygons):
   * every contour is resampled by arc length from its start vertex; ``num_vertices`` is the total
     over all contours, shared by perimeter with at least 3 per contour. A contour with no more
     vertices than its share keeps them all (corners of a box or an L survive) and the extra
-    points subdivide its edges by length; a longer one gets equally spaced points. If the
-    budget cannot give 3 to each, the smallest holes are dropped first, then the smallest parts.
+    points subdivide its edges by length; a longer one gets equally spaced points. When there are
+    more contours than fit (3 vertices each, and the decoder's token limit), the budget rule of
+    :mod:`.contour_budget` drops those whose removal changes the filled area least.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from .contour_budget import MIN_CONTOUR_VERTICES, select_contours
 from .contour_trace import mask_to_polygons, signed_area
 from .rasterize import polygons_to_box, polygons_to_mask
 from .tokens import TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP, TOKEN_START
-
-MIN_CONTOUR_VERTICES = 3
 
 
 def _clean_contour(points) -> np.ndarray:
@@ -129,36 +129,15 @@ def canonical_polygons(parts: List[Dict], with_holes: bool = True) -> List[Dict]
     return out
 
 
-def _fit_budget(parts: List[Dict], num_vertices: int) -> List[Dict]:
-    """Drop the smallest holes, then the smallest parts, until 3 vertices each fit."""
-    max_contours = num_vertices // MIN_CONTOUR_VERTICES
-    n_contours = sum(1 + len(p['holes']) for p in parts)
-    if n_contours <= max_contours:
-        return parts
-    holes = sorted(((_perimeter(h), i, j) for i, p in enumerate(parts)
-                    for j, h in enumerate(p['holes'])))
-    drop = set()
-    for _, i, j in holes:
-        if n_contours <= max_contours:
-            break
-        drop.add((i, j))
-        n_contours -= 1
-    parts = [dict(outer=p['outer'],
-                  holes=[h for j, h in enumerate(p['holes']) if (i, j) not in drop])
-             for i, p in enumerate(parts)]
-    if n_contours > max_contours:
-        keep = sorted(range(len(parts)), key=lambda i: -_perimeter(parts[i]['outer']))
-        keep = sorted(keep[:max_contours])
-        parts = [parts[i] for i in keep]
-    return parts
-
-
 def polygons_to_sequence(parts: List[Dict], img_hw: Tuple[int, int], num_vertices: int = 64,
-                         with_holes: bool = True,
-                         keep_vertices: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+                         with_holes: bool = True, keep_vertices: bool = True,
+                         max_contours: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Encode polygons (pixel units of an ``img_hw`` image) as a token sequence.
 
     ``keep_vertices``: see :func:`resample_contour` (False = strictly equal arc-length spacing).
+    ``max_contours``: contours kept by :func:`~.contour_budget.select_contours` (default and
+    upper bound ``num_vertices // 3``); :class:`~.sequence_budget.ContourBudget` derives it
+    from the decoder's ``max_len``.
 
     Returns:
         ``tokens`` int64 ``(T,)`` and ``coords`` float32 ``(T, 2)``, normalised xy in [0, 1].
@@ -173,7 +152,8 @@ def polygons_to_sequence(parts: List[Dict], img_hw: Tuple[int, int], num_vertice
     parts = canonical_polygons(parts, with_holes=with_holes)
     if not parts:
         raise ValueError('polygons_to_sequence: no part with >= 3 vertices and non-zero area')
-    parts = _fit_budget(parts, num_vertices)
+    limit = num_vertices // MIN_CONTOUR_VERTICES
+    parts = select_contours(parts, min(limit, max_contours or limit))[0]
     contours = []  # (kind, points) in sequence order
     for k, part in enumerate(parts):
         contours.append((TOKEN_SEP if k else None, part['outer']))

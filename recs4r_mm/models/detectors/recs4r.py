@@ -9,11 +9,12 @@ import torch
 import torch.nn as nn
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.structures import SampleList
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from recs4r_mm.registry import MODELS, TASK_UTILS
-from recs4r_mm.structures import (TOKEN_COORD, box_to_sequence, mask_to_sequence,
+from recs4r_mm.structures import (TOKEN_COORD, BudgetStats, ContourBudget, box_to_sequence,
                                   pad_sequences, polygons_to_box, polygons_to_mask,
                                   sequence_to_polygons)
 from ..heads.sequence_format import add_box_prefix, ring_ids_from_tokens, split_box_prefix
@@ -60,6 +61,11 @@ class RECS4R(BaseDetector):
             the paper; None = off).
         num_vertices (int): Vertices per target sequence.
         with_holes (bool): Encode hole contours in the targets.
+        contour_budget (dict, optional): Knobs of the budget rule that fits any GT mask into
+            ``head.max_len`` (:class:`~recs4r_mm.structures.ContourBudget`):
+            ``min_part_pixels`` (specks dropped first, default 3), ``max_contours`` (a lower
+            cap than the token budget allows, default None) and ``measure_iou`` (measure the
+            Fill IoU of reduced targets for the run's summary, default True).
         coarse_seq_loss_weight (float): Weight of L_cls/L1/smooth-L2 on the coarse pass
             (besides L_coarse); 0 = the coarse pass is supervised by L_coarse only.
         data_preprocessor (dict): mmdet ``DetDataPreprocessor``.
@@ -77,6 +83,7 @@ class RECS4R(BaseDetector):
                  aux_head: Optional[dict] = None,
                  num_vertices: int = 64,
                  with_holes: bool = True,
+                 contour_budget: Optional[dict] = None,
                  coarse_seq_loss_weight: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
@@ -120,6 +127,18 @@ class RECS4R(BaseDetector):
         self.aux_head = MODELS.build(aux_head) if aux_head is not None else None
         self.num_vertices = num_vertices
         self.with_holes = with_holes
+        budget = dict(contour_budget or {})
+        self.measure_budget_iou = bool(budget.pop('measure_iou', True))
+        unknown = set(budget) - {'min_part_pixels', 'max_contours'}
+        if unknown:
+            raise ValueError(f'RECS4R.contour_budget: unknown keys {sorted(unknown)} (known: '
+                             'min_part_pixels, max_contours, measure_iou)')
+        # every GT target fits the head's max_len (box_polygon: after its 3 prefix tokens)
+        self.contour_budget = ContourBudget(
+            num_vertices, max_len=self.head.max_len, prefix_len=len(self.head.forced_prefix),
+            with_holes=with_holes, **budget)
+        # targets the budget rule reduced, per stage (logged by ContourBudgetLoggerHook)
+        self.budget_stats = dict(coarse=BudgetStats(), fine=BudgetStats())
         self.coarse_seq_loss_weight = coarse_seq_loss_weight
         self.train_cfg = train_cfg or {}
         self.test_cfg = test_cfg or {}
@@ -212,16 +231,23 @@ class RECS4R(BaseDetector):
         return mask, box
 
     def _encode_target(self, mask: np.ndarray, box: np.ndarray, box_only: bool,
-                       hw: Tuple[int, int], key: str,
-                       warn: bool = True) -> Tuple[np.ndarray, np.ndarray, float]:
-        """One target sequence (normalised by ``hw``) and its weight (0 = unusable target)."""
+                       hw: Tuple[int, int], key: str, warn: bool = True,
+                       stage: str = 'coarse') -> Tuple[np.ndarray, np.ndarray, float]:
+        """One target sequence (normalised by ``hw``) and its weight (0 = unusable target).
+
+        Masks go through the contour budget rule, so the sequence always fits
+        ``head.max_len``; a target the rule reduced is counted in ``budget_stats[stage]``.
+        """
         nv = self.num_vertices
         seq = None
         if not box_only and mask.any():
             try:
-                seq = mask_to_sequence(mask, nv, self.with_holes)
+                *seq, record = self.contour_budget.encode_mask(
+                    mask, 'reduced' if self.measure_budget_iou else 'never')
             except ValueError:
                 seq = None
+            else:
+                self._count_budget(record, stage, key)
         if seq is None:
             if not box_only and warn:
                 self._warn_once('empty', f'{key}: empty/degenerate GT mask, training on its '
@@ -253,11 +279,23 @@ class RECS4R(BaseDetector):
             box_only.append(bool(s.metainfo.get('box_only', False)))
         return np.stack(masks), np.stack(boxes).astype(np.float32), np.array(box_only)
 
+    def _count_budget(self, record, stage: str, key: str) -> None:
+        stats = self.budget_stats[stage]
+        stats.update(record, key)
+        if record.reduced and stats.reduced == 1:
+            limit = self.contour_budget.max_contours
+            print_log(f'RECS4R: the {stage} target of {key} has {record.num_parts} part(s) and '
+                      f'{record.num_holes} hole(s), more than the {limit} contours '
+                      f'head.max_len={self.head.max_len} leaves room for; the budget rule '
+                      'dropped the smallest (counted; summary at the end of training)',
+                      logger='current')
+
     def _sequences(self, masks: np.ndarray, boxes: np.ndarray, box_only: np.ndarray,
-                   hw: Tuple[int, int], keys: List[str], device, warn: bool = True):
+                   hw: Tuple[int, int], keys: List[str], device, warn: bool = True,
+                   stage: str = 'coarse'):
         seqs, weights = [], []
         for m, b, bo, k in zip(masks, boxes, box_only, keys):
-            t, c, w = self._encode_target(m, b, bool(bo), hw, k, warn)
+            t, c, w = self._encode_target(m, b, bool(bo), hw, k, warn, stage)
             seqs.append((t, c))
             weights.append(w)
         tokens, coords = pad_sequences(seqs)
@@ -299,7 +337,7 @@ class RECS4R(BaseDetector):
                              (gt_boxes[:, 2:] - crop_boxes[:, :2]) / size], 1).clamp(0, 1) * s
         tokens, coords, weights = self._sequences(
             crop_masks[:, 0].cpu().numpy(), boxes_c.cpu().numpy(), box_only, (s, s), keys,
-            device, warn=False)
+            device, warn=False, stage='fine')
         # an empty crop (the crop missed the object) cannot teach the fine stage
         has_fg = torch.tensor([bo or bool(m.any()) for bo, m in
                                zip(box_only, crop_masks[:, 0].cpu())], device=device)

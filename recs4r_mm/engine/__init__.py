@@ -1,0 +1,4 @@
+"""Runner-side parts: hooks."""
+from .hooks import ContourBudgetLoggerHook
+
+__all__ = ['ContourBudgetLoggerHook']

@@ -1,0 +1,3 @@
+from .contour_budget_hook import ContourBudgetLoggerHook
+
+__all__ = ['ContourBudgetLoggerHook']
