@@ -1,66 +1,13 @@
-# RefCOCO (refer layout): refcoco/refs(unc).p + refcoco/instances.json, COCO train2014 images.
-# Splits: val/testA/testB; test_dataloader uses 'testA' (override split for the others).
+# RefCOCO (refer layout, docs/datasets.md): data_root holds refcoco/{refs(unc).p,
+# instances.json} and train2014/. Splits train/val/testA/testB; test_dataloader uses 'testA'
+# (override its split for testB). refcoco+.py and refcocog.py inherit this file.
+_base_ = './referring_base.py'
 dataset_type = 'ReferDataset'
-data_root = 'data/coco/'
+data_root = 'data/refer/'
 refer_args = dict(ann_file='refcoco/instances.json', split_file='refcoco/refs(unc).p',
                   data_prefix=dict(img_path='train2014/'))
-backend_args = None
-img_scale = (512, 512)
-meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',
-             'box_only')
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
-    dict(type='CleanText'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
-]
-# GT stays at the original size (LoadRECSAnnotations after Resize): scored at original size
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
-    dict(type='CleanText'),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
-]
-
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline,
-        **refer_args))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='val',
-        test_mode=True,
-        pipeline=test_pipeline,
-        **refer_args))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, **refer_args))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, **refer_args))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='testA',
-        test_mode=True,
-        pipeline=test_pipeline,
-        **refer_args))
-val_evaluator = dict(type='RECSMetric')
-test_evaluator = val_evaluator
+    dataset=dict(type=dataset_type, data_root=data_root, split='testA', **refer_args))

@@ -1,66 +1,8 @@
-# RefCOCOG (refer layout): refcocog/refs(umd).p + refcocog/instances.json, COCO train2014 images.
-# Splits: val/test (umd); test_dataloader uses 'test' (override split for the others).
-dataset_type = 'ReferDataset'
-data_root = 'data/coco/'
-refer_args = dict(ann_file='refcocog/instances.json', split_file='refcocog/refs(umd).p',
-                  data_prefix=dict(img_path='train2014/'))
-backend_args = None
-img_scale = (512, 512)
-meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',
-             'box_only')
+# RefCOCOg, umd partition (refer layout): refcoco.py with the refcocog/ annotations (same
+# data_root, same train2014/ images). Splits train/val/test; test_dataloader uses 'test'.
+_base_ = './refcoco.py'
+refer_args = dict(ann_file='refcocog/instances.json', split_file='refcocog/refs(umd).p')
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
-    dict(type='CleanText'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
-]
-# GT stays at the original size (LoadRECSAnnotations after Resize): scored at original size
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
-    dict(type='CleanText'),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
-]
-
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline,
-        **refer_args))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='val',
-        test_mode=True,
-        pipeline=test_pipeline,
-        **refer_args))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        test_mode=True,
-        pipeline=test_pipeline,
-        **refer_args))
-val_evaluator = dict(type='RECSMetric')
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=refer_args)
+val_dataloader = dict(dataset=refer_args)
+test_dataloader = dict(dataset=dict(split='test', **refer_args))
