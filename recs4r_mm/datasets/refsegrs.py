@@ -1,10 +1,11 @@
 """RefSegRS.
 
-Layout::
+Layout (``data_root`` relative)::
 
     images/<id>.tif
     masks/<id>.tif                    binarised with > 50
-    output_phrase_{train,val,test}.txt   lines "<id> <sentence ...>"
+    output_phrase_{train,val,test}.txt   lines "<id> <sentence ...>"   (original release)
+    phrase_txts/output_phrase_{train,val,test}.txt                    (RSFM-family copies)
 
 No boxes are stored: the box is the mask's bounding rectangle (computed when the mask is
 loaded, or at init with ``validate_masks=True``).
@@ -20,14 +21,21 @@ from .folder_base import IdFolderDataset
 
 @DATASETS.register_module()
 class RefSegRSDataset(IdFolderDataset):
-    """RefSegRS (``split`` in train/val/test; ``mask_threshold`` 50; ``.tif`` files)."""
+    """RefSegRS (``split`` in train/val/test; ``mask_threshold`` 50; ``.tif`` files).
+
+    Without ``ann_file`` the split file is ``output_phrase_{split}.txt`` at ``data_root``, or
+    else ``phrase_txts/output_phrase_{split}.txt``; when neither exists the
+    ``FileNotFoundError`` names both.
+    """
 
     def __init__(self, data_root: str = '', split: str = 'train', ann_file: str = '',
                  img_suffix: str = '.tif', mask_suffix: str = '.tif',
                  mask_threshold: int = 50, **kwargs):
         self.split = split
-        super().__init__(data_root=data_root,
-                         ann_file=ann_file or f'output_phrase_{split}.txt',
+        if not ann_file:
+            ann_file = self.pick_ann_file(data_root, [
+                f'output_phrase_{split}.txt', f'phrase_txts/output_phrase_{split}.txt'])
+        super().__init__(data_root=data_root, ann_file=ann_file,
                          img_suffix=img_suffix, mask_suffix=mask_suffix,
                          mask_threshold=mask_threshold, **kwargs)
 

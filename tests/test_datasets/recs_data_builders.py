@@ -165,8 +165,11 @@ def build_rrsisd_txt(root):
     return root
 
 
-def build_refsegrs(root):
-    """RefSegRS: .tif images and masks (grey values; object > 50), output_phrase_{split}.txt."""
+def build_refsegrs(root, split='train', phrase_dir=''):
+    """RefSegRS: .tif images and masks (grey values; object > 50), output_phrase_{split}.txt
+    at the root (original release) or under ``phrase_dir`` (``'phrase_txts'``: RSFM family).
+
+    Ids: 1 good (2 sentences), 2 empty mask (every pixel <= 50: bad)."""
     m1 = np.zeros((H, W), np.uint8)
     m1[10:30, 6:22] = 255
     m1[0:5, 0:5] = 40  # below the threshold: background
@@ -175,8 +178,61 @@ def build_refsegrs(root):
         write_image(osp.join(root, 'images', rid + '.tif'), seed=i)
         os.makedirs(osp.join(root, 'masks'), exist_ok=True)
         assert cv2.imwrite(osp.join(root, 'masks', rid + '.tif'), m)
-    with open(osp.join(root, 'output_phrase_train.txt'), 'w') as f:
+    os.makedirs(osp.join(root, phrase_dir), exist_ok=True)
+    with open(osp.join(root, phrase_dir, f'output_phrase_{split}.txt'), 'w') as f:
         f.write('1 road along the river\n1 the long road\n2 a vehicle\n')
+    return root
+
+
+def build_rrsisd_rsfm(root, splits=('train', 'val', 'test')):
+    """RRSIS-D, RSFM-family layout: phrase_txts/output_phrase_{split}.txt, '<id> <text>', no box.
+
+    train: 0001 (2 sentences), 0002 '2 ships near the dock' (starts with a number),
+    0003 '12 34 10 50 planes' (4 numbers, but x2 < x1: not a box), 0004 empty mask (bad).
+    val / test: one line each (0002 / 0001).
+    """
+    masks = {'0001': rect_mask(5, 5, 25, 15), '0002': rect_mask(20, 10, 40, 30),
+             '0003': rect_mask(2, 20, 12, 38), '0004': np.zeros((H, W), bool)}
+    for i, (rid, m) in enumerate(masks.items()):
+        write_image(osp.join(root, 'images', rid + '.jpg'), seed=i)
+        write_mask(osp.join(root, 'masks', rid + '.png'), m)
+    lines = dict(
+        train='0001 the gray bridge on the left\n'
+              '0001 a bridge\n'
+              '0002 2 ships near the dock\n'
+              '0003 12 34 10 50 planes\n'
+              '0004 ghost object\n',
+        val='0002 the vehicle at the bottom right\n',
+        test='0001 the bridge\n')
+    os.makedirs(osp.join(root, 'phrase_txts'), exist_ok=True)
+    for split in splits:
+        with open(osp.join(root, 'phrase_txts', f'output_phrase_{split}.txt'), 'w') as f:
+            f.write(lines.get(split, lines['test']))
+    return root
+
+
+def build_refer_splits(root, name='refcoco', refs_file='refs(unc).p',
+                       splits=('train', 'val', 'testA', 'testB'), img_dir='train2014',
+                       bbox_format='xywh'):
+    """A minimal refer-layout dataset with one valid ref per split name.
+
+    Writes ``{name}/{refs_file}``, ``{name}/instances.json`` (square polygon masks) and one
+    image per split under ``img_dir``; e.g. ``name='rrsisd', img_dir='images/rrsisd/JPEGImages',
+    bbox_format='xyxy', splits=('train', 'val', 'test')`` for RRSIS-D.
+    """
+    images, anns, refs = [], [], []
+    for i, split in enumerate(splits, 1):
+        x1, y1, x2, y2 = 4 + i, 6, 24 + i, 30
+        images.append(dict(id=i, file_name=f'{name}_{i:03d}.jpg', height=H, width=W))
+        box = [x1, y1, x2 - x1, y2 - y1] if bbox_format == 'xywh' else [x1, y1, x2, y2]
+        anns.append(dict(id=100 + i, image_id=i, category_id=1, bbox=box,
+                         segmentation=[[x1, y1, x2, y1, x2, y2, x1, y2]]))
+        refs.append(dict(ref_id=i, ann_id=100 + i, image_id=i, split=split, category_id=1,
+                         sentences=[dict(raw=f'the {split} plane', sent=f'the {split} plane',
+                                         sent_id=i)]))
+    _refer_files(root, name, img_dir, anns, refs, images)
+    with open(osp.join(root, name, refs_file), 'wb') as f:
+        pickle.dump(refs, f)
     return root
 
 

@@ -1,5 +1,8 @@
 # The embedded synthetic remote-sensing referring dataset (RefDIOR layout), generated into
 # data_root on first use (see docs/synthetic_data.md). Scores are broken down by shape family.
+# Deliberately not based on referring_base.py: nearly every entry differs (128x128 input, no
+# CleanText, an extra meta key, batch 8/16, no workers, a generator argument, per-family scores),
+# so inheriting would override almost all of it and hide what this config really is.
 dataset_type = 'SyntheticRefRSDataset'
 data_root = 'data/synthetic_refrs/'
 synthetic_generator = dict(num_images=400, image_size=128, seed=0)
