@@ -116,6 +116,11 @@ class BudgetRecord:
     fill_iou: Optional[float] = None
 
     @property
+    def kept_contours(self) -> int:
+        """Contours in the encoded sequence."""
+        return self.num_parts + self.num_holes - self.dropped_parts - self.dropped_holes
+
+    @property
     def reduced(self) -> bool:
         """True when the rule dropped a part or hole to fit the budget."""
         return self.dropped_parts + self.dropped_holes > 0

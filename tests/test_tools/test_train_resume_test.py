@@ -20,6 +20,10 @@ def test_train_resume_test_round_trip(trained_tiny_synthetic):
     assert _train_epochs(log) == [1]
     assert re.search(r'loss: [0-9.]+', log)
     assert 'recs/RECS_Sum' in log  # validation ran after the epoch
+    # the contour budget summary, once per stage at the end of the run (synthetic masks fit)
+    assert len(re.findall(r'contour budget \(head\.max_len=\d+\), coarse: 0 of \d+ targets '
+                          'reduced', log)) == 1, log[-3000:]
+    assert len(re.findall(r'contour budget .*, fine: ', log)) == 1
     assert (root / 'data' / 'meta.json').is_file()  # generated on first use
 
     # bare --resume: continue from the latest checkpoint, running only the new epoch
