@@ -92,5 +92,11 @@ model = dict(
         train_crop='gt_jitter'),
     num_vertices=num_vertices,
     with_holes=True,
+    # Contour budget rule (docs/design.md, "Fragmented targets"): a GT mask with more parts and
+    # holes than fit, min(num_vertices // 3, head.max_len - num_vertices) contours (3 fewer
+    # for seq_format='box_polygon'), keeps those whose removal would change the filled area
+    # most; specks under min_part_pixels go first. Reduced targets are counted and
+    # summarised after training (ContourBudgetLoggerHook, with their Fill IoU when measure_iou).
+    contour_budget=dict(min_part_pixels=3, max_contours=None, measure_iou=True),
     coarse_seq_loss_weight=1.0,
     test_cfg=dict(use_cache=True))
