@@ -162,8 +162,10 @@ class LUCDPHead(BaseModule):
         """
         t = tokens.shape[1]
         if start_pos + t > self.pos_embed.num_embeddings:
+            # internal: training targets are fitted to max_len by the contour budget rule
             raise ValueError(f'sequence of {start_pos + t} inputs exceeds LUCDPHead.max_len + 1 '
-                             f'= {self.pos_embed.num_embeddings}; raise max_len')
+                             f'= {self.pos_embed.num_embeddings}; targets must be encoded with '
+                             'recs4r_mm.structures.ContourBudget(max_len=head.max_len)')
         tok = torch.where(tokens < 0, torch.full_like(tokens, TOKEN_END), tokens)
         x = self.token_embed(tok)
         is_coord = (tok == TOKEN_COORD).to(x.dtype)[..., None]
