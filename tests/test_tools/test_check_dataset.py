@@ -41,7 +41,9 @@ def _config(path, train=None, val=None, test=None, size=(W, H), max_tokens=8,
             vocab=VOCAB):
     """A config with a model (budget: 64 vertices, max_len 80 -> 16 contours; BERT vocab,
     ``max_tokens``) and the given datasets (``test`` may be ``'val'``: the same dict)."""
-    model = dict(type='RECS4R', num_vertices=64, with_holes=True,
+    model = dict(type='RECS4R',
+                 sequence_coder=dict(type='ContourSequenceCoder', num_vertices=64,
+                                     with_holes=True),
                  head=dict(type='LUCDPHead', max_len=80),
                  text_encoder=dict(type='BertTextEncoder', name_or_path=None, vocab_file=vocab,
                                    max_tokens=max_tokens))
