@@ -10,10 +10,11 @@
   ``size``), read from the file headers;
 * each box vs its mask's bounding rectangle: agree (IoU >= 0.9), looks like xywh read as xyxy,
   looks like xyxy read as xywh, or disagree;
-* the contour budget rule (:class:`~recs4r_mm.structures.ContourBudget` built by
-  ``contour_budget_from_cfg(cfg.model)``) on every target: histograms of parts and holes, how many
-  targets it reduces, and the Fill IoU (GT mask vs the Fill of the encoded sequence) of all
-  targets and of the reduced ones (mean, 5th percentile, worst with its record);
+* the contour budget rule (:class:`~recs4r_mm.structures.ContourBudget` of
+  ``ContourSequenceCoder.from_model_cfg(cfg.model).budget``) on every target: histograms of
+  parts and holes, how many targets it reduces, and the Fill IoU (GT mask vs the Fill of the
+  encoded sequence) of all targets and of the reduced ones (mean, 5th percentile, worst with its
+  record);
 * expression length in text-encoder tokens (``[CLS]``/``[SEP]`` included) vs ``max_tokens``.
 
 Masks are measured at the size the model encodes them: the split's own ``LoadRECSAnnotations``
@@ -190,7 +191,8 @@ def build_split(ds_cfg) -> Tuple[List[Tuple[str, BaseReferringDataset]], Optiona
 
     A referring dataset is built with ``lazy_init=True`` and initialised here, so that a split
     whose records are all bad (``ValueError: no valid sample found``) still reports its
-    ``skip_counts``. Returns ``([(error or '', dataset), ...], build error or None)``.
+    ``skip_counts``; init errors (a missing file...) are reported the same way.
+    Returns ``([(init error or '', dataset), ...], build error or None)``.
     """
     from recs4r_mm.registry import DATASETS
     ds_cfg = copy.deepcopy(ds_cfg)
@@ -205,7 +207,7 @@ def build_split(ds_cfg) -> Tuple[List[Tuple[str, BaseReferringDataset]], Optiona
         try:
             ds.full_init()
             out.append(('', ds))
-        except ValueError as e:
+        except Exception as e:  # noqa: BLE001 - no valid sample, missing file...: reported
             out.append((f'{type(e).__name__}: {e}', ds))
     if not out:
         return [], f'{type(top).__name__} holds no RECS referring dataset'
@@ -319,6 +321,129 @@ def _skipped_names(dataset, kept: Counter, name_of, limit=MAX_EXAMPLES):
     return dict(names), note
 
 
+class _TargetChecks:
+    """The per-target checks (sizes, box vs mask, budget rule), accumulated over a split."""
+
+    def __init__(self, loader, resize, budget, max_examples: int = MAX_EXAMPLES):
+        self.loader, self.resize, self.budget = loader, resize, budget
+        self.max_examples = max_examples
+        self.load_errors = _Examples(max_examples)
+        self.sizes = _Examples(max_examples)
+        self.boxes = Counter({k: 0 for k in BOX_CLASSES})
+        self.box_examples = defaultdict(list)
+        self.not_compared = Counter(box_only=0, derived_from_mask=0)
+        self.parts, self.holes, self.reduced_examples = [], [], []
+        self.iou_all, self.names_all, self.iou_red, self.names_red = [], [], [], []
+        self.encode_sizes = Counter()
+        self.box_only = self.vanished = 0
+        self._headers = {}
+
+    def header(self, path: str):
+        """``(h, w)`` of an image/mask file header (cached)."""
+        if path not in self._headers:
+            self._headers[path] = read_image_size(path)
+        return self._headers[path]
+
+    def __call__(self, info: Dict, name: str) -> None:
+        try:
+            self._check(info, name)
+        except Exception as e:  # noqa: BLE001 - a target that fails when loaded is reported
+            self.load_errors.add(type(e).__name__, f'{name}: {e}')
+
+    def _check(self, info: Dict, name: str) -> None:
+        inst = (info.get('instances') or [{}])[0]
+        img_hw = self.header(info['img_path'])
+        self._check_size(info, inst, img_hw, name)
+        results = copy.deepcopy(info)
+        results['ori_shape'] = results['img_shape'] = tuple(img_hw)
+        results = self.loader(results)
+        if results is None:
+            raise ValueError('empty or degenerate mask (skipped when loaded)')
+        mask = np.asarray(results['gt_masks'].masks[0], bool)
+        if info.get('box_only'):
+            self.not_compared['box_only'] += 1
+        elif inst.get('bbox') is None:
+            self.not_compared['derived_from_mask'] += 1
+        else:
+            self._check_box(inst['bbox'], mask, name)
+        if self.budget is None:
+            return
+        if info.get('box_only'):
+            self.box_only += 1
+            return
+        if self.resize is not None:
+            results['img'] = np.zeros(tuple(img_hw), np.uint8)  # Resize needs an image
+            results = self.resize(results)
+            mask = np.asarray(results['gt_masks'].masks[0], bool)
+        self._check_budget(mask, name)
+
+    def _check_size(self, info, inst, img_hw, name):
+        given = []
+        if info.get('height') and info.get('width'):
+            given.append(('height/width', (int(info['height']), int(info['width']))))
+        src = unwrap_segmentation(inst.get('mask'))
+        if isinstance(src, str) and not info.get('box_only'):
+            given.append(('mask file', self.header(src)))
+        elif isinstance(src, dict) and src.get('size') is not None:
+            given.append(('RLE size', tuple(int(v) for v in src['size'][:2])))
+        bad = [f'{what} {_hw_text(hw)}' for what, hw in given if tuple(hw) != tuple(img_hw)]
+        if bad:
+            self.sizes.add('image size differs',
+                           f'{name}: image {_hw_text(img_hw)} (HxW), ' + ', '.join(bad))
+
+    def _check_box(self, bbox, mask, name):
+        kind, iou = classify_box(bbox, mask)
+        self.boxes[kind] += 1
+        if kind != 'agree' and len(self.box_examples[kind]) < self.max_examples:
+            self.box_examples[kind].append(
+                f'{name}: box {[round(float(v), 1) for v in bbox]}, mask box '
+                f'{mask_box(mask)}, IoU {iou:.2f}')
+
+    def _check_budget(self, mask, name):
+        self.encode_sizes[tuple(mask.shape[:2])] += 1
+        try:
+            _, _, rec = self.budget.encode_mask(mask, measure_iou='always')
+        except ValueError:  # empty at the encoding size: the model trains on the box
+            self.vanished += 1
+            return
+        self.parts.append(rec.num_parts)
+        self.holes.append(rec.num_holes)
+        self.iou_all.append(rec.fill_iou)
+        self.names_all.append(name)
+        if rec.reduced:
+            self.iou_red.append(rec.fill_iou)
+            self.names_red.append(name)
+            if len(self.reduced_examples) < self.max_examples:
+                self.reduced_examples.append(
+                    f'{name}: {rec.num_parts} part(s), {rec.num_holes} hole(s), dropped '
+                    f'{rec.dropped_parts} part(s) + {rec.dropped_holes} hole(s), Fill IoU '
+                    f'{rec.fill_iou:.3f}')
+
+    def report(self) -> Dict:
+        out = dict(
+            load_errors=self.load_errors.as_dict(),
+            size_mismatch=self.sizes.as_dict(),
+            boxes=dict(compared=sum(self.boxes.values()),
+                       **{k: self.boxes[k] for k in BOX_CLASSES},
+                       not_compared=dict(self.not_compared),
+                       examples=dict(self.box_examples), iou_threshold=BOX_IOU_AGREE))
+        b = self.budget
+        if b is not None:
+            out['budget'] = dict(
+                num_vertices=b.num_vertices, max_len=b.max_len, prefix_len=b.prefix_len,
+                max_contours=b.max_contours, with_holes=b.with_holes,
+                resize=repr(self.resize).replace('\n', ' ') if self.resize else None,
+                encode_sizes={_hw_text(k): v for k, v in self.encode_sizes.most_common()},
+                targets=len(self.iou_all), reduced=len(self.iou_red),
+                reduced_examples=self.reduced_examples, box_only=self.box_only,
+                vanished_after_resize=self.vanished,
+                parts_hist=histogram(self.parts, PART_BINS),
+                holes_hist=histogram(self.holes, HOLE_BINS),
+                fill_iou_all=iou_summary(self.iou_all, self.names_all),
+                fill_iou_reduced=iou_summary(self.iou_red, self.names_red))
+        return out
+
+
 def check_dataset(dataset: BaseReferringDataset,
                   budget=None,
                   count_tokens: Optional[Callable] = None,
@@ -339,13 +464,14 @@ def check_dataset(dataset: BaseReferringDataset,
         max_records (int, optional): check only the first N refs (targets) and their
             expressions; the counts always cover the whole split.
         progress (bool): show a progress bar (stderr) over the checked refs.
+        max_examples (int): how many records to name per finding.
     """
     root = getattr(dataset, 'data_root', '') or ''
 
     def name_of(rec):
         return f'{_short_path(rec.get("img_path"), root)} (ref {rec.get("ref_id")})'
 
-    # counts and the refs to check (one target per ref, its expressions)
+    # counts, and the refs to check (one target per ref, with its expressions)
     refs: 'OrderedDict[Tuple, Dict]' = OrderedDict()
     images, n_expr = set(), 0
     for i in range(len(dataset)):
@@ -353,142 +479,35 @@ def check_dataset(dataset: BaseReferringDataset,
         texts = list(info['texts']) if 'texts' in info else [info.get('text', '')]
         n_expr += len(texts)
         images.add(info.get('img_path'))
-        key = _ref_key(info)
-        if key not in refs:
-            refs[key] = dict(info=info, texts=[])
-        refs[key]['texts'] += texts
-    kept = Counter((k[0], k[1]) for k in refs)
+        refs.setdefault(_ref_key(info), dict(info=info, texts=[]))['texts'] += texts
     report = dict(dataset=type(dataset).__name__, source=dataset.source_name(),
                   samples=len(dataset), refs=len(refs), expressions=n_expr, images=len(images))
-    skip_names, skip_note = _skipped_names(dataset, kept, name_of, max_examples)
+    kept = Counter((k[0], k[1]) for k in refs)
+    names, note = _skipped_names(dataset, kept, name_of, max_examples)
     report['skipped'] = dict(count=int(sum(dataset.skip_counts.values())),
-                             by_reason=dict(dataset.skip_counts), examples=skip_names,
-                             note=skip_note)
+                             by_reason=dict(dataset.skip_counts), examples=names, note=note)
 
     todo = list(refs.values())
     if max_records is not None:
         todo = todo[:max(int(max_records), 0)]
     loader, resize, cleaners = _pipeline_steps(dataset)
-    load_errors, sizes = _Examples(max_examples), _Examples(max_examples)
-    boxes = Counter({k: 0 for k in BOX_CLASSES})
-    box_examples = defaultdict(list)
-    not_compared = Counter(box_only=0, derived_from_mask=0)
-    parts, holes, reduced_names = [], [], []
-    iou_all, names_all, iou_red, names_red = [], [], [], []
-    encode_sizes, bud = Counter(), Counter(box_only=0, vanished_after_resize=0)
-    header_cache = {}
-
-    def header(path):
-        if path not in header_cache:
-            header_cache[path] = read_image_size(path)
-        return header_cache[path]
-
+    checks = _TargetChecks(loader, resize, budget, max_examples)
     bar = None
     if progress and todo:
         from mmengine.utils import ProgressBar
         bar = ProgressBar(len(todo), file=sys.stderr)
     for item in todo:
-        info = item['info']
-        name = name_of(info)
-        inst = (info.get('instances') or [{}])[0]
-        try:
-            _check_one(info, inst, name, header, loader, resize, budget, sizes, boxes,
-                       box_examples, not_compared, parts, holes, reduced_names, iou_all,
-                       names_all, iou_red, names_red, encode_sizes, bud, max_examples)
-        except Exception as e:  # noqa: BLE001 - a record that fails when loaded is reported
-            load_errors.add(f'{type(e).__name__}', f'{name}: {e}')
+        checks(item['info'], name_of(item['info']))
         if bar is not None:
             bar.update()
     if bar is not None:
         sys.stderr.write('\n')
-
     report['checked_refs'] = len(todo)
-    report['load_errors'] = load_errors.as_dict()
-    report['size_mismatch'] = sizes.as_dict()
-    compared = sum(boxes.values())
-    report['boxes'] = dict(compared=compared, **{k: boxes[k] for k in BOX_CLASSES},
-                           not_compared=dict(not_compared),
-                           examples={k: v for k, v in box_examples.items()},
-                           iou_threshold=BOX_IOU_AGREE)
-    if budget is not None:
-        report['budget'] = dict(
-            num_vertices=budget.num_vertices, max_len=budget.max_len,
-            prefix_len=budget.prefix_len, max_contours=budget.max_contours,
-            with_holes=budget.with_holes,
-            resize=repr(resize).replace('\n', ' ') if resize is not None else None,
-            encode_sizes={_hw_text(k): v for k, v in encode_sizes.most_common()},
-            targets=len(iou_all), reduced=len(iou_red), reduced_examples=reduced_names,
-            box_only=bud['box_only'], vanished_after_resize=bud['vanished_after_resize'],
-            parts_hist=histogram(parts, PART_BINS), holes_hist=histogram(holes, HOLE_BINS),
-            fill_iou_all=iou_summary(iou_all, names_all),
-            fill_iou_reduced=iou_summary(iou_red, names_red))
+    report.update(checks.report())
     if count_tokens is not None:
         report['text'] = _check_texts(todo, name_of, cleaners, count_tokens, tokenizer_name,
                                       max_tokens, max_examples)
     return report
-
-
-def _check_one(info, inst, name, header, loader, resize, budget, sizes, boxes, box_examples,
-               not_compared, parts, holes, reduced_names, iou_all, names_all, iou_red,
-               names_red, encode_sizes, bud, max_examples):
-    """All per-target checks of one ref (raises when its annotation cannot be loaded)."""
-    img_hw = header(info['img_path'])
-    given = []
-    if info.get('height') and info.get('width'):
-        given.append(('height/width', (int(info['height']), int(info['width']))))
-    src = unwrap_segmentation(inst.get('mask'))
-    if isinstance(src, str) and not info.get('box_only'):
-        given.append(('mask file', header(src)))
-    elif isinstance(src, dict) and src.get('size') is not None:
-        given.append(('RLE size', tuple(int(v) for v in src['size'][:2])))
-    bad = [f'{what} {_hw_text(hw)}' for what, hw in given if tuple(hw) != tuple(img_hw)]
-    if bad:
-        sizes.add('image size differs', f'{name}: image {_hw_text(img_hw)} (HxW), '
-                  + ', '.join(bad))
-
-    results = copy.deepcopy(info)
-    results['ori_shape'] = results['img_shape'] = tuple(img_hw)
-    results = loader(results)
-    if results is None:
-        raise ValueError('empty or degenerate mask (skipped when loaded)')
-    mask = np.asarray(results['gt_masks'].masks[0], bool)
-    if info.get('box_only'):
-        not_compared['box_only'] += 1
-    elif inst.get('bbox') is None:
-        not_compared['derived_from_mask'] += 1
-    else:
-        kind, iou = classify_box(inst['bbox'], mask)
-        boxes[kind] += 1
-        if kind != 'agree' and len(box_examples[kind]) < max_examples:
-            box_examples[kind].append(
-                f'{name}: box {[round(float(v), 1) for v in inst["bbox"]]}, mask box '
-                f'{mask_box(mask)}, IoU {iou:.2f}')
-    if budget is None:
-        return
-    if info.get('box_only'):
-        bud['box_only'] += 1
-        return
-    if resize is not None:
-        results['img'] = np.zeros(tuple(img_hw), np.uint8)
-        results = resize(results)
-        mask = np.asarray(results['gt_masks'].masks[0], bool)
-    encode_sizes[tuple(mask.shape[:2])] += 1
-    try:
-        _, _, rec = budget.encode_mask(mask, measure_iou='always')
-    except ValueError:
-        bud['vanished_after_resize'] += 1
-        return
-    parts.append(rec.num_parts)
-    holes.append(rec.num_holes)
-    iou_all.append(rec.fill_iou)
-    names_all.append(name)
-    if rec.reduced:
-        iou_red.append(rec.fill_iou)
-        names_red.append(name)
-        if len(reduced_names) < max_examples:
-            reduced_names.append(f'{name}: {rec.num_parts} part(s), {rec.num_holes} hole(s), '
-                                 f'dropped {rec.dropped_parts} part(s) + {rec.dropped_holes} '
-                                 f'hole(s), Fill IoU {rec.fill_iou:.3f}')
 
 
 def _check_texts(todo, name_of, cleaners, count_tokens, tokenizer_name, max_tokens,
@@ -555,8 +574,8 @@ def check_config(cfg, split: str = 'train', max_records: Optional[int] = None,
     budget, budget_note = None, ''
     model = cfg.get('model')
     if model and model.get('head'):
-        from recs4r_mm.models.heads.sequence_format import contour_budget_from_cfg
-        budget = contour_budget_from_cfg(model)
+        from recs4r_mm.models.task_modules import ContourSequenceCoder
+        budget = ContourSequenceCoder.from_model_cfg(model).budget
     else:
         budget_note = 'the config has no model head: contour budget not checked'
     text_cfg = (model or {}).get('text_encoder')

@@ -263,8 +263,13 @@ def test_synthetic_clean(tmp_path):
     assert rep['budget']['targets'] == rep['refs']
 
 
-def test_missing_split_is_an_error(tmp_path):
+def test_missing_split_or_data_is_an_error(tmp_path):
     root = build_rrsisd_txt(tmp_path / 'rrsisd_txt')
     cfg = _config(tmp_path / 'cfg.py', train=dict(type='RRSISDTxtDataset', data_root=str(root)))
     with pytest.raises(KeyError, match='val_dataloader'):
         _check(cfg, 'val')
+    missing = str(tmp_path / 'nowhere')
+    cfg = _config(tmp_path / 'cfg2.py', train=dict(type='RRSISDTxtDataset', data_root=missing))
+    report = _check(cfg)
+    assert report['problems'] == [
+        f'train: FileNotFoundError: data_root directory not found: {missing}']
