@@ -89,8 +89,7 @@ def bench_backbones(args, device):
 
 
 def bench_scan(args, device):
-    from recs4r_mm.models.layers.selective_scan import (get_fused_selective_scan,
-                                                        selective_scan,
+    from recs4r_mm.models.layers.selective_scan import (default_dispatcher, selective_scan,
                                                         selective_scan_ref,
                                                         selective_scan_torch)
     K, D, N, L = 4, args.scan_channels, 1, args.scan_len
@@ -130,7 +129,7 @@ def bench_scan(args, device):
             f'{sec:.2f} s measured on L={ref_len}, x{L / ref_len:g}'
         print(f'scan fwd+bwd sequential reference: {results["sequential_ref"]:.2f} s ({how})'
               f'  -> speed-up x{results["speedup_vs_ref"]:.0f}', flush=True)
-    name, fn = get_fused_selective_scan()
+    name, fn = default_dispatcher.fused_kernel()
     if device.type == 'cuda' and fn is not None:
         results['fused'] = time_call(step(selective_scan, base, backend='fused'), device,
                                      runs=args.runs)

@@ -1,10 +1,20 @@
-"""VMamba (VSSM) backbone for OpenMMLab, runnable on CPU (SPEC §9).
+"""VMamba (VSSM) backbone for OpenMMLab, runnable on CPU.
+
+Paper: Liu et al., "VMamba: Visual State Space Model", arXiv 2401.10166 — the hierarchical
+network of its section "Network Architecture" (stem, four stages of VSS blocks, downsampling)
+in the accelerated form of its section "Accelerating VMamba" (the released "vssm1_tiny_0230s"
+configuration). The blocks (VSS block, SS2D = the 2D-Selective-Scan) are in
+``vmamba_blocks.py``; the scan itself (Gu & Dao, arXiv 2312.00752, Algorithm 2 / Eq. 2a-2b, 4)
+in ``recs4r_mm/models/layers/selective_scan.py``. Documentation: ``docs/vmamba.md``, sections
+"Architecture", "Checkpoint key mapping", "Selective scan" and "References".
 
 Channel-first throughout. Stem: 3x3 s2 conv (C/2) + LN + GELU + 3x3 s2 conv (C) + LN; stage i:
 ``depths[i]`` VSS blocks, then (except the last stage) 3x3 s2 conv + LN downsampling at the END of
 the stage. Output i (stride 4 * 2^i) is the stage output *before* its downsampling, normalised by
 ``outnorm{i}``. Module names and indices mirror the official release so its checkpoints load
-through ``init_cfg=dict(type='Pretrained', checkpoint=...)`` (mapping: docs/vmamba.md).
+through ``init_cfg=dict(type='Pretrained', checkpoint=...)``. All blocks share one
+:class:`~recs4r_mm.models.layers.selective_scan.SelectiveScanDispatcher`
+(``VMamba.scan_dispatcher``).
 """
 from collections import OrderedDict
 from typing import Optional, Sequence, Tuple, Union
@@ -17,6 +27,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
 
 from recs4r_mm.registry import MODELS
+from ..layers.selective_scan import SelectiveScanDispatcher
 from .vmamba_blocks import LayerNorm2d, VSSBlock
 from .vmamba_checkpoint import convert_vmamba_state_dict
 
@@ -40,8 +51,12 @@ class VMamba(BaseModule):
         out_norms: add a channel-first LayerNorm ``outnorm{i}`` on each returned output.
         frozen_stages: freeze the stem and stages ``< frozen_stages`` (-1: none).
         with_cp: gradient checkpointing per block.
-        scan_backend: 'auto' (fused CUDA kernel if importable, else PyTorch), 'torch',
-            'fused', 'ref'. scan_chunk_size: chunk length of the PyTorch scan (None: sqrt(L)).
+        scan_backend: 'auto' (fused CUDA kernel if importable and the input is on CUDA,
+            else PyTorch), 'torch', 'fused', 'ref'. scan_chunk_size: chunk length of the
+            PyTorch scan (None: sqrt(L)). All blocks share one
+            :class:`~recs4r_mm.models.layers.selective_scan.SelectiveScanDispatcher`,
+            ``self.scan_dispatcher`` (call its ``reset()`` after installing a kernel in a
+            running process).
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint='vssm1_tiny_0230s_....pth')``
             (official key names; ``prefix`` optional, e.g. 'backbone.').
     """
@@ -99,9 +114,10 @@ class VMamba(BaseModule):
             LayerNorm2d(dims[0]))
 
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.scan_dispatcher = SelectiveScanDispatcher()
         ss2d_cfg = dict(d_state=d_state, ssm_ratio=ssm_ratio, dt_rank=dt_rank, d_conv=d_conv,
                         conv_bias=conv_bias, scan_backend=scan_backend,
-                        scan_chunk_size=scan_chunk_size)
+                        scan_chunk_size=scan_chunk_size, scan_dispatcher=self.scan_dispatcher)
         self.layers = nn.ModuleList()
         for i in range(num_stages):
             blocks = [

@@ -1,9 +1,18 @@
 """Building blocks of VMamba (channel-first, NCHW everywhere): SS2D and the VSS block.
 
+Paper: Liu et al., "VMamba: Visual State Space Model", arXiv 2401.10166 — :class:`SS2D` is the
+2D-Selective-Scan of its section "2D-Selective-Scan for Vision Data (SS2D)" (cross-scan along
+four routes, an S6 selective scan per route, cross-merge), in the "v05_noz" form (no
+multiplicative z branch) of its section "Accelerating VMamba"; :class:`VSSBlock` is the VSS block
+of its section "Network Architecture". The per-route scan is Mamba's S6 (Gu & Dao, arXiv
+2312.00752, Algorithm 2, recurrence Eq. 2a-2b, discretisation Eq. 4), implemented in
+``recs4r_mm/models/layers/selective_scan.py``. Documentation: ``docs/vmamba.md``, sections
+"Architecture", "Selective scan" and "References".
+
 Parameter names follow the official VMamba release (``in_proj``, ``conv2d``, ``x_proj_weight``,
 ``dt_projs_weight``, ``dt_projs_bias``, ``A_logs``, ``Ds``, ``out_norm``, ``out_proj``, ``norm``,
 ``norm2``, ``mlp.fc1``, ``mlp.fc2``) so official checkpoints load with a near-identity mapping
-(see docs/vmamba.md).
+(``docs/vmamba.md``, section "Checkpoint key mapping").
 """
 import math
 from typing import Optional
@@ -15,8 +24,7 @@ import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor
 
-from ..layers.selective_scan import (resolve_scan_backend, selective_scan,
-                                      selective_scan_tm)
+from ..layers.selective_scan import SelectiveScanDispatcher, selective_scan_tm
 
 __all__ = ['Linear2d', 'LayerNorm2d', 'cross_scan', 'cross_merge', 'SS2D', 'VSSMlp', 'VSSBlock']
 
@@ -80,7 +88,11 @@ class SS2D(nn.Module):
         d_model: channels C of the (B, C, H, W) input/output.
         d_state: SSM state size N. ssm_ratio: d_inner = ssm_ratio * d_model.
         dt_rank: 'auto' = ceil(d_model / 16). d_conv: depthwise kernel (<2: no conv).
-        scan_backend / scan_chunk_size: passed to :func:`selective_scan`.
+        scan_backend: 'auto' | 'torch' | 'fused' | 'ref' (see
+            :class:`~recs4r_mm.models.layers.selective_scan.SelectiveScanDispatcher`).
+        scan_chunk_size: chunk length of the PyTorch scan (None: ceil(sqrt(L))).
+        scan_dispatcher: the dispatcher to use (:class:`VMamba` passes its own, shared by all
+            blocks); None creates one for this module.
     """
 
     num_directions = 4
@@ -99,8 +111,14 @@ class SS2D(nn.Module):
                  dt_scale: float = 1.0,
                  dt_init_floor: float = 1e-4,
                  scan_backend: str = 'auto',
-                 scan_chunk_size: Optional[int] = None):
+                 scan_chunk_size: Optional[int] = None,
+                 scan_dispatcher: Optional[SelectiveScanDispatcher] = None):
         super().__init__()
+        if scan_backend not in SelectiveScanDispatcher.BACKENDS:
+            raise ValueError(f'SS2D: scan_backend must be one of '
+                             f'{SelectiveScanDispatcher.BACKENDS}, got {scan_backend!r}')
+        self.scan_dispatcher = SelectiveScanDispatcher() if scan_dispatcher is None \
+            else scan_dispatcher
         d_inner = int(ssm_ratio * d_model)
         self.d_inner, self.d_state = d_inner, d_state
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == 'auto' else int(dt_rank)
@@ -145,7 +163,7 @@ class SS2D(nn.Module):
         dts, Bs, Cs = torch.split(x_dbl, [R, N, N], dim=2)
         dts = torch.einsum('bkrl,kdr->bkdl', dts, self.dt_projs_weight)
         A, Ds, bias = self._ssm_params()
-        ys = selective_scan(
+        ys = self.scan_dispatcher(
             xs.reshape(B, K * D, L), dts.reshape(B, K * D, L), A, Bs, Cs, Ds, bias,
             delta_softplus=True,  # Δ = softplus(dt + bias)
             backend=backend or self.scan_backend, chunk_size=self.scan_chunk_size)
@@ -187,7 +205,7 @@ class SS2D(nn.Module):
         if self.conv2d is not None:
             x = self.conv2d(x)
         x = self.act(x)
-        backend = resolve_scan_backend(x.is_cuda, self.scan_backend)
+        backend = self.scan_dispatcher.choose(x.is_cuda, self.scan_backend)
         if backend == 'torch':
             y = self.forward_core_time_major(x).to(x.dtype)  # (H, W, B, D)
             y = F.layer_norm(y, self.out_norm.normalized_shape, self.out_norm.weight,

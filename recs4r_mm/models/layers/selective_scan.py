@@ -1,10 +1,21 @@
-"""Selective scan (the S6 recurrence of Mamba / VMamba) that runs everywhere.
+"""Selective scan (the S6 recurrence of Mamba, scanned four ways by VMamba) that runs everywhere.
 
-Recurrence, per channel ``d`` and state index ``n`` (SPEC §9)::
+Paper: Gu & Dao, "Mamba: Linear-Time Sequence Modeling with Selective State Spaces", arXiv
+2312.00752. This module implements the discrete recurrence of Eq. (2a)-(2b)
+(``h_t = Ā h_{t-1} + B̄ x_t``, ``y_t = C h_t``) with the input-dependent ("selective") Δ, B, C
+of Algorithm 2 (SSM + Selection, S6; ``Δ = softplus(parameter + s_Δ(x))``) and the zero-order
+hold discretisation of Eq. (4) for ``Ā = exp(ΔA)``; ``B̄`` is taken as ``ΔB``, the first-order
+form of Eq. (4) that the reference implementations (mamba_ssm, VMamba) use. Per channel ``d``
+and state index ``n``::
 
     Δ_t  = softplus(δ_t + bias)                       (if ``delta_softplus``)
     h_t  = exp(Δ_t A) ⊙ h_{t-1} + Δ_t B_t u_t           h_0 = 0
     y_t  = Σ_n C_t[n] h_t[n] + D u_t
+
+VMamba (Liu et al., "VMamba: Visual State Space Model", arXiv 2401.10166) runs this scan along
+four routes in its 2D-Selective-Scan (SS2D); that part is in ``vmamba_blocks.py``. Documentation:
+``docs/vmamba.md``, sections "Selective scan" (the implementations, the dispatcher, threads) and
+"References".
 
 Three implementations:
 
@@ -17,7 +28,13 @@ Three implementations:
   reverse recurrence ``g_t = C_t dy_t + exp(Δ_{t+1} A) g_{t+1}`` with the same scan, so no
   autograd graph over time is ever built. Always computed in float32.
 * a fused CUDA kernel (VMamba's ``selective_scan_cuda_oflex`` or mamba_ssm's
-  ``selective_scan_fn``), used by :func:`selective_scan` for CUDA tensors when one is importable.
+  ``selective_scan_fn``), used for CUDA tensors when one is importable.
+
+:class:`SelectiveScanDispatcher` chooses between them. It holds the only mutable state of this
+module (which fused kernel was found, which choices were logged), discovers kernels lazily on
+first use, and has :meth:`~SelectiveScanDispatcher.reset`. :data:`default_dispatcher` is the one
+module-level instance, used by the functional :func:`selective_scan`; the VMamba backbone owns
+its own instance. Nothing here changes torch's global thread settings (callers choose them).
 
 Shapes (``KD`` = channels, ``G`` = groups sharing B/C, ``KD % G == 0``)::
 
@@ -26,8 +43,7 @@ Shapes (``KD`` = channels, ``G`` = groups sharing B/C, ``KD % G == 0``)::
 """
 import logging
 import math
-from contextlib import contextmanager
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -36,10 +52,9 @@ from torch import Tensor
 
 __all__ = [
     'selective_scan', 'selective_scan_torch', 'selective_scan_tm', 'selective_scan_ref',
-    'linear_scan', 'get_fused_selective_scan', 'resolve_scan_backend', 'SelectiveScanFn'
+    'linear_scan', 'SelectiveScanFn', 'SelectiveScanDispatcher', 'default_dispatcher',
+    'FUSED_KERNEL_LOADERS'
 ]
-
-BACKENDS = ('auto', 'torch', 'fused', 'ref')
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,25 +63,6 @@ BACKENDS = ('auto', 'torch', 'fused', 'ref')
 def _default_chunk(length: int) -> int:
     """Chunk length ~ sqrt(L): Python steps = chunk + L / chunk is then minimal."""
     return max(1, int(math.ceil(math.sqrt(length))))
-
-
-# Per-step slices of the sequential loops below smaller than this run on one intra-op thread:
-# they are latency-bound, and on a loaded machine an OpenMP fork/join per step costs a scheduler
-# slice (measured ~5x slower with 2 threads on 2 busy cores). Set to 0 to disable.
-SERIAL_LOOP_NUMEL = 1 << 18
-
-
-@contextmanager
-def _serial_threads(numel: int, device: torch.device):
-    threads = torch.get_num_threads()
-    if device.type != 'cpu' or threads <= 1 or numel >= SERIAL_LOOP_NUMEL:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @torch.no_grad()
@@ -111,24 +107,22 @@ def linear_scan(a: Tensor,
         h = x.contiguous().clone()
     a = a.view(num_chunks, chunk, width)
     h = h.view(num_chunks, chunk, width)
-    with _serial_threads(num_chunks * width, h.device):
-        # 1) local scans with zero initial state, all chunks at once
-        for t in range(1, chunk):
-            h[:, t].addcmul_(a[:, t], h[:, t - 1])
-        if num_chunks > 1:
-            # 2) running decay products inside each chunk, prod_{s<=t} a_s, summed in log space;
-            #    products below e^-80 only scale the carry by < 1e-34 and are clamped there
-            #    (keeps float32 out of the slow denormal range; no division anywhere)
-            prod = torch.log(a) if log_a is None else log_a.view(num_chunks, chunk, width)
-            for t in range(1, chunk):
-                prod[:, t].add_(prod[:, t - 1])
-            prod.clamp_min_(-80.0).exp_()
-            # 3) true state at the end of every chunk, carried across chunks
-            carry = h[:, -1].clone()
-            chunk_decay = prod[:, -1]
-            for c in range(1, num_chunks):
-                carry[c].addcmul_(chunk_decay[c], carry[c - 1])
+    # 1) local scans with zero initial state, all chunks at once
+    for t in range(1, chunk):
+        h[:, t].addcmul_(a[:, t], h[:, t - 1])
     if num_chunks > 1:
+        # 2) running decay products inside each chunk, prod_{s<=t} a_s, summed in log space;
+        #    products below e^-80 only scale the carry by < 1e-34 and are clamped there
+        #    (keeps float32 out of the slow denormal range; no division anywhere)
+        prod = torch.log(a) if log_a is None else log_a.view(num_chunks, chunk, width)
+        for t in range(1, chunk):
+            prod[:, t].add_(prod[:, t - 1])
+        prod.clamp_min_(-80.0).exp_()
+        # 3) true state at the end of every chunk, carried across chunks
+        carry = h[:, -1].clone()
+        chunk_decay = prod[:, -1]
+        for c in range(1, num_chunks):
+            carry[c].addcmul_(chunk_decay[c], carry[c - 1])
         # 4) add the previous chunk's end state, decayed to every step
         h[1:].addcmul_(prod[1:], carry[:-1].unsqueeze(1))
     h = h.view(num_chunks * chunk, width)
@@ -370,19 +364,9 @@ def selective_scan_torch(u: Tensor,
 
 
 # --------------------------------------------------------------------------------------------
-# Fused CUDA kernels (optional) and dispatcher.
+# Fused CUDA kernels (optional).
 # --------------------------------------------------------------------------------------------
-_FUSED_CACHE: dict = {}
-_LOGGED: set = set()
-
-
-def _log_once(key: str, msg: str, level=None) -> None:
-    if key not in _LOGGED:
-        _LOGGED.add(key)
-        print_log(msg, logger='current', level=logging.INFO if level is None else level)
-
-
-def _load_oflex() -> Optional[Callable]:
+def _load_oflex() -> Callable:
     """VMamba's ``selective_scan_cuda_oflex``: fwd(u, δ, A, B, C, D, bias, softplus, 1, oflex),
     bwd(u, δ, A, B, C, D, bias, dout, x, softplus, 1)."""
     import selective_scan_cuda_oflex as ext  # noqa: F401
@@ -410,7 +394,7 @@ def _load_oflex() -> Optional[Callable]:
     return run
 
 
-def _load_mamba() -> Optional[Callable]:
+def _load_mamba() -> Callable:
     """mamba_ssm's ``selective_scan_fn(u, δ, A, B, C, D=None, z=None, delta_bias=None,
     delta_softplus=False, return_last_state=False)`` (called by keyword: robust to positional
     changes)."""
@@ -423,46 +407,178 @@ def _load_mamba() -> Optional[Callable]:
     return run
 
 
-_FUSED_LOADERS = (('selective_scan_cuda_oflex', _load_oflex), ('mamba_ssm', _load_mamba))
+#: (name, loader) pairs tried in order; a loader imports its kernel and returns
+#: ``fn(u, delta, A, B, C, D, delta_bias, delta_softplus) -> y`` or raises.
+FUSED_KERNEL_LOADERS: Tuple[Tuple[str, Callable[[], Callable]], ...] = (
+    ('selective_scan_cuda_oflex', _load_oflex),
+    ('mamba_ssm', _load_mamba),
+)
 
 
-def get_fused_selective_scan() -> Tuple[Optional[str], Optional[Callable]]:
-    """Return ``(name, fn)`` of the first importable fused kernel, else ``(None, None)``.
+# --------------------------------------------------------------------------------------------
+# Dispatcher.
+# --------------------------------------------------------------------------------------------
+class SelectiveScanDispatcher:
+    """Chooses and runs a selective-scan implementation (docs/vmamba.md, "Selective scan").
 
-    Cached; import errors of any kind (missing package, ABI mismatch) mean "not available"."""
-    if 'fused' not in _FUSED_CACHE:
-        found = (None, None)
-        for name, loader in _FUSED_LOADERS:
+    Backends: ``'auto'`` (a fused CUDA kernel when one is importable AND the tensors are on
+    CUDA, the pure-PyTorch scan otherwise), ``'torch'``, ``'fused'`` (error if impossible),
+    ``'ref'`` (the sequential reference loop).
+
+    Lifecycle:
+
+    * construction imports nothing;
+    * the first call that could use a fused kernel (backend ``'fused'``, or ``'auto'`` with
+      CUDA tensors) tries :data:`FUSED_KERNEL_LOADERS` in order and caches ``(name, fn)`` — or
+      "none available" — on the instance; CPU-only ``'auto'`` use never imports a kernel;
+    * each distinct choice is logged once per instance through mmengine's
+      ``print_log(..., logger='current')``;
+    * if a fused call rejects its arguments (``TypeError``: an unexpected kernel version) the
+      instance marks the kernel unavailable, logs a warning and uses the PyTorch scan from then on;
+    * :meth:`reset` forgets the discovery and the logged messages, so the next call discovers
+      again. Use it in tests, or after installing ``mamba_ssm`` (or VMamba's kernels) in a
+      running process.
+
+    Pickling/deep-copying (e.g. ``copy.deepcopy(model)``, spawning workers) carries the
+    configuration only; the copy starts undiscovered. Not locked: share one instance between
+    threads only if a duplicated discovery/log line on first use is acceptable.
+
+    Args:
+        kernel_loaders: ``(name, loader)`` pairs to try (default :data:`FUSED_KERNEL_LOADERS`);
+            tests pass fakes here.
+    """
+
+    BACKENDS = ('auto', 'torch', 'fused', 'ref')
+
+    def __init__(self, kernel_loaders: Optional[Sequence[Tuple[str, Callable]]] = None):
+        self.kernel_loaders = tuple(FUSED_KERNEL_LOADERS if kernel_loaders is None
+                                    else kernel_loaders)
+        self._fused: Optional[Tuple[Optional[str], Optional[Callable]]] = None
+        self._logged: set = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        """Forget the discovered kernel and the logged choices (next use discovers again)."""
+        self._fused = None
+        self._logged = set()
+
+    @property
+    def discovered(self) -> bool:
+        """Whether kernel discovery has run since construction / the last :meth:`reset`."""
+        return self._fused is not None
+
+    def fused_kernel(self) -> Tuple[Optional[str], Optional[Callable]]:
+        """``(name, fn)`` of the first importable fused kernel, else ``(None, None)``.
+
+        Discovered on the first call and cached on the instance; an import error of any kind
+        (missing package, ABI mismatch, no CUDA build) means "not available"."""
+        if self._fused is None:
+            found: Tuple[Optional[str], Optional[Callable]] = (None, None)
+            for name, loader in self.kernel_loaders:
+                try:
+                    found = (name, loader())
+                    break
+                except Exception:  # noqa: BLE001 - any import failure means unavailable
+                    continue
+            self._fused = found
+        return self._fused
+
+    def __getstate__(self):
+        return {'kernel_loaders': self.kernel_loaders}
+
+    def __setstate__(self, state):
+        self.__init__(state['kernel_loaders'])
+
+    def __repr__(self) -> str:
+        state = f'fused={self._fused[0]!r}' if self.discovered else 'not discovered'
+        return f'{type(self).__name__}({state})'
+
+    # ------------------------------------------------------------------ decision
+    @classmethod
+    def decide(cls, backend: str, is_cuda: bool, fused_available: bool) -> str:
+        """Pure decision: ``'fused'``, ``'torch'`` or ``'ref'`` for a requested ``backend``.
+
+        ``'auto'`` gives ``'fused'`` only when ``is_cuda`` AND ``fused_available``. Raises
+        ``ValueError`` for an unknown backend and ``RuntimeError`` for an impossible
+        ``'fused'``."""
+        if backend not in cls.BACKENDS:
+            raise ValueError(f'selective_scan: backend must be one of {cls.BACKENDS}, got '
+                             f'{backend!r}')
+        if backend == 'auto':
+            return 'fused' if (is_cuda and fused_available) else 'torch'
+        if backend == 'fused' and not (is_cuda and fused_available):
+            raise RuntimeError('selective_scan: backend="fused" needs CUDA tensors and an '
+                               'importable kernel (selective_scan_cuda_oflex or mamba_ssm); '
+                               f'got CUDA tensors={is_cuda}, kernel importable='
+                               f'{fused_available}')
+        return backend
+
+    def choose(self, is_cuda: bool, backend: str = 'auto') -> str:
+        """:meth:`decide` with the discovered availability, logging each distinct choice once.
+
+        Discovers kernels only when one could matter: ``backend='fused'``, or ``'auto'`` with
+        CUDA tensors (so CPU-only ``'auto'`` use never imports a CUDA extension)."""
+        if backend not in self.BACKENDS:
+            return self.decide(backend, is_cuda, False)  # raises
+        needs_kernel = backend == 'fused' or (backend == 'auto' and is_cuda)
+        name, fn = self.fused_kernel() if needs_kernel else (None, None)
+        choice = self.decide(backend, is_cuda, fn is not None)
+        device = 'cuda' if is_cuda else 'cpu'
+        if choice == 'fused':
+            self._log_once(f'fused-{device}',
+                           f'selective_scan: using the fused CUDA kernel ({name})')
+        elif choice == 'torch':
+            why = ('no fused kernel importable' if is_cuda and backend == 'auto' else
+                   f'{device} tensors' if backend == 'auto' else 'backend="torch"')
+            self._log_once(f'torch-{device}', 'selective_scan: using the pure-PyTorch chunked '
+                           f'scan on {device} ({why})')
+        else:
+            self._log_once(f'ref-{device}',
+                           'selective_scan: using the sequential reference (slow)')
+        return choice
+
+    def _log_once(self, key: str, msg: str, level: int = logging.INFO) -> None:
+        if key not in self._logged:
+            self._logged.add(key)
+            print_log(msg, logger='current', level=level)
+
+    # ------------------------------------------------------------------ running
+    def __call__(self,
+                 u: Tensor,
+                 delta: Tensor,
+                 A: Tensor,
+                 B: Tensor,
+                 C: Tensor,
+                 D: Optional[Tensor] = None,
+                 delta_bias: Optional[Tensor] = None,
+                 delta_softplus: bool = True,
+                 backend: str = 'auto',
+                 chunk_size: Optional[int] = None) -> Tensor:
+        """Run the scan (shapes: module doc) on the chosen backend; see :func:`selective_scan`."""
+        choice = self.choose(u.is_cuda, backend)
+        if choice == 'fused':
+            name, fn = self.fused_kernel()
+            Bg = B if B.dim() == 4 else B.unsqueeze(1)
+            Cg = C if C.dim() == 4 else C.unsqueeze(1)
+            args = [t.float().contiguous() if t is not None else None
+                    for t in (u, delta, A, Bg, Cg, D, delta_bias)]
             try:
-                found = (name, loader())
-                break
-            except Exception:  # noqa: BLE001 - any import failure means unavailable
-                continue
-        _FUSED_CACHE['fused'] = found
-    return _FUSED_CACHE['fused']
+                return fn(*args, bool(delta_softplus)).to(u.dtype)
+            except TypeError as err:
+                self._fused = (None, None)
+                self._log_once('fused-failed', f'selective_scan: fused kernel {name} call '
+                               f'failed ({err}); falling back to the pure-PyTorch scan',
+                               level=logging.WARNING)
+                choice = 'torch'
+        if choice == 'ref':
+            return selective_scan_ref(u, delta, A, B, C, D, delta_bias, delta_softplus)
+        return selective_scan_torch(u, delta, A, B, C, D, delta_bias, delta_softplus,
+                                    chunk_size)
 
 
-def resolve_scan_backend(is_cuda: bool, backend: str = 'auto') -> str:
-    """Choose 'fused', 'torch' or 'ref' and log the choice once per (backend, device kind)."""
-    if backend not in BACKENDS:
-        raise ValueError(f'selective_scan: backend must be one of {BACKENDS}, got {backend!r}')
-    name, fn = get_fused_selective_scan()
-    if backend == 'auto':
-        backend = 'fused' if (is_cuda and fn is not None) else 'torch'
-    if backend == 'fused' and (fn is None or not is_cuda):
-        raise RuntimeError('selective_scan: backend="fused" needs CUDA tensors and an installed '
-                           'kernel (selective_scan_cuda_oflex or mamba_ssm); found '
-                           f'kernel={name}, cuda={is_cuda}')
-    device = 'cuda' if is_cuda else 'cpu'
-    if backend == 'fused':
-        _log_once(f'fused-{device}', f'selective_scan: using the fused CUDA kernel ({name})')
-    elif backend == 'torch':
-        why = 'no fused kernel importable' if fn is None else f'{device} tensors'
-        _log_once(f'torch-{device}',
-                  f'selective_scan: using the pure-PyTorch chunked scan on {device} ({why})')
-    else:
-        _log_once(f'ref-{device}', 'selective_scan: using the sequential reference (slow)')
-    return backend
+#: The one module-level dispatcher, used by :func:`selective_scan`. Its only state is the
+#: discovered kernel and the logged choices; ``default_dispatcher.reset()`` clears both.
+default_dispatcher = SelectiveScanDispatcher()
 
 
 def selective_scan(u: Tensor,
@@ -475,27 +591,12 @@ def selective_scan(u: Tensor,
                    delta_softplus: bool = True,
                    backend: str = 'auto',
                    chunk_size: Optional[int] = None) -> Tensor:
-    """Dispatch the selective scan (shapes: module doc) to a fused kernel or PyTorch.
+    """Selective scan (shapes: module doc) through :data:`default_dispatcher`.
 
     ``backend='auto'`` uses the fused kernel for CUDA tensors when one is importable and the
     pure-PyTorch :func:`selective_scan_torch` otherwise; ``'torch'``, ``'fused'``, ``'ref'``
     force a path. If the fused call rejects its arguments (``TypeError``: an unexpected kernel
     version) the PyTorch path is used from then on and this is logged.
     """
-    choice = resolve_scan_backend(u.is_cuda, backend)
-    if choice == 'fused':
-        _, fn = get_fused_selective_scan()
-        Bg = B if B.dim() == 4 else B.unsqueeze(1)
-        Cg = C if C.dim() == 4 else C.unsqueeze(1)
-        args = [t.float().contiguous() if t is not None else None
-                for t in (u, delta, A, Bg, Cg, D, delta_bias)]
-        try:
-            return fn(*args, bool(delta_softplus)).to(u.dtype)
-        except TypeError as err:
-            _FUSED_CACHE['fused'] = (None, None)
-            _log_once('fused-failed', f'selective_scan: fused kernel call failed ({err}); '
-                      'falling back to the pure-PyTorch scan', level=logging.WARNING)
-            choice = 'torch'
-    if choice == 'ref':
-        return selective_scan_ref(u, delta, A, B, C, D, delta_bias, delta_softplus)
-    return selective_scan_torch(u, delta, A, B, C, D, delta_bias, delta_softplus, chunk_size)
+    return default_dispatcher(u, delta, A, B, C, D, delta_bias, delta_softplus, backend,
+                              chunk_size)

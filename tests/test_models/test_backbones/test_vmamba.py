@@ -1,4 +1,6 @@
-"""VMamba backbone: shapes, architecture, SS2D directions, options, official checkpoints."""
+"""VMamba backbone: shapes, architecture, SS2D directions, options, official checkpoints, the
+shared scan dispatcher and thread settings."""
+import copy
 import math
 
 import pytest
@@ -7,7 +9,8 @@ from mmengine.registry import DefaultScope
 
 from recs4r_mm.models.backbones import SS2D, VMamba, convert_vmamba_state_dict
 from recs4r_mm.models.backbones.vmamba_blocks import cross_merge, cross_scan
-from recs4r_mm.models.layers.selective_scan import selective_scan_ref
+from recs4r_mm.models.layers import selective_scan as selective_scan_module
+from recs4r_mm.models.layers.selective_scan import SelectiveScanDispatcher, selective_scan_ref
 from recs4r_mm.registry import MODELS
 
 SMALL = dict(depths=[1, 1, 1, 1], dims=[16, 32, 48, 64], drop_path_rate=0.0)
@@ -255,3 +258,41 @@ def test_checkpoint_mapping_variants(tmp_path):
     mapped = convert_vmamba_state_dict({'model': legacy})
     assert sorted(mapped) == ['layers.1.blocks.0.norm.bias', 'layers.1.blocks.0.op.Ds',
                               'patch_embed.0.weight']
+
+
+def test_one_shared_scan_dispatcher_logged_once(monkeypatch):
+    logs = []
+    monkeypatch.setattr(selective_scan_module, 'print_log', lambda msg, **kw: logs.append(msg))
+    model = _small().eval()
+    ops = [blk.op for layer in model.layers for blk in layer.blocks]
+    assert isinstance(model.scan_dispatcher, SelectiveScanDispatcher)
+    assert all(op.scan_dispatcher is model.scan_dispatcher for op in ops)
+    assert not model.scan_dispatcher.discovered  # nothing imported before use
+    with torch.no_grad():
+        model(torch.randn(1, 3, 32, 32))
+        model(torch.randn(1, 3, 32, 32))
+    assert len(logs) == 1 and 'pure-PyTorch' in logs[0]
+    clone = copy.deepcopy(model)
+    clone_ops = [blk.op for layer in clone.layers for blk in layer.blocks]
+    assert clone.scan_dispatcher is not model.scan_dispatcher
+    assert all(op.scan_dispatcher is clone.scan_dispatcher for op in clone_ops)
+    assert SS2D(8).scan_dispatcher is not SS2D(8).scan_dispatcher  # stand-alone: its own
+    with pytest.raises(ValueError, match='scan_backend'):
+        SS2D(8, scan_backend='triton')
+
+
+def test_forward_backward_leave_thread_settings_alone(monkeypatch):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)  # a library that switched threads would do it now
+    calls = []
+    monkeypatch.setattr(torch, 'set_num_threads', lambda n: calls.append(n))
+    monkeypatch.setattr(torch, 'set_num_interop_threads', lambda n: calls.append(n))
+    try:
+        model = _small().train()
+        before = torch.get_num_threads()
+        sum(o.mean() for o in model(torch.randn(1, 3, 32, 32))).backward()
+        assert torch.get_num_threads() == before == 2
+        assert calls == []
+    finally:
+        monkeypatch.undo()
+        torch.set_num_threads(previous)
