@@ -1,4 +1,9 @@
-"""Key mapping from official VMamba checkpoints to :class:`VMamba` (documented in docs/vmamba.md).
+"""Key mapping from official VMamba checkpoints to :class:`VMamba`.
+
+The checkpoints are those released with Liu et al., "VMamba: Visual State Space Model", arXiv
+2401.10166 (github.com/MzeroMiko/VMamba); the modules they fill are the VSS blocks / SS2D of its
+sections "Network Architecture" and "2D-Selective-Scan for Vision Data (SS2D)". The mapping
+table is in ``docs/vmamba.md``, section "Checkpoint key mapping".
 
 Our parameters carry the official names, so the mapping is near-identity:
 
