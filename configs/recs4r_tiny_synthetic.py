@@ -28,7 +28,7 @@ model = dict(
         # Strong noise on the teacher-forced input coordinates: with plain teacher forcing
         # every vertex sits beside its ground-truth predecessor and the model never learns
         # to localise (measured in docs/model_zoo.md).
-        input_coord_noise=0.5),
+        train_cfg=dict(input_coord_noise=0.5)),
     rce=dict(embed_dims=embed_dims, num_heads=4),
     # dense "which object" supervision on both stages' fused maps, whose logits also steer
     # the pointer (GroundingAuxHead; not in the paper)
@@ -38,7 +38,7 @@ model = dict(
     # crops around the first one's contour (val RIS mIoU 58.2 -> 61.0, docs/model_zoo.md)
     refine=dict(input_size=64, margin=0.4, jitter_shift=0.25, jitter_scale=0.35,
                 test_passes=2),
-    num_vertices=num_vertices)
+    sequence_coder=dict(num_vertices=num_vertices))
 
 # every expression is a training sample (about 2.3 per object): longer epochs, so evaluating
 # after each one costs little

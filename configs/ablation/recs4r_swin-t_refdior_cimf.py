@@ -3,9 +3,8 @@
 _base_ = ['../recs4r_swin-t_refdior.py']
 
 model = dict(
-    head=dict(seq_format='box_polygon',
-              loss_gcl=dict(loss_weight=0.0)),
-    neck=dict(fusion_mode='concat', use_scale_weights=True, use_text_gate=True,
-              use_cross_attn=True),
+    sequence_coder=dict(seq_format='box_polygon'),
+    head=dict(loss_gcl=dict(loss_weight=0.0)),
+    neck=dict(variant='cimf'),
     # RCE off: single stage (no crop, no fine pass, no L_coarse)
-    refine=dict(enable=False))
+    refine=None)

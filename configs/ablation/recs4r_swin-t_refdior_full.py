@@ -3,8 +3,7 @@
 _base_ = ['../recs4r_swin-t_refdior.py']
 
 model = dict(
-    head=dict(seq_format='contour',
-              loss_gcl=dict(loss_weight=0.1)),
-    neck=dict(fusion_mode='concat', use_scale_weights=True, use_text_gate=True,
-              use_cross_attn=True),
-    refine=dict(enable=True))
+    sequence_coder=dict(seq_format='contour'),
+    head=dict(loss_gcl=dict(loss_weight=0.1)),
+    neck=dict(variant='cimf'),
+    refine=dict())

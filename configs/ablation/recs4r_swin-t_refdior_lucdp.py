@@ -3,10 +3,9 @@
 _base_ = ['../recs4r_swin-t_refdior.py']
 
 model = dict(
-    head=dict(seq_format='contour',
-              loss_gcl=dict(loss_weight=0.0)),
+    sequence_coder=dict(seq_format='contour'),
+    head=dict(loss_gcl=dict(loss_weight=0.0)),
     # CIMF off: FPN-style sum of the scales, no scale weights / text gates / attention
-    neck=dict(fusion_mode='sum', use_scale_weights=False, use_text_gate=False,
-              use_cross_attn=False),
+    neck=dict(variant='fpn_sum'),
     # RCE off: single stage (no crop, no fine pass, no L_coarse)
-    refine=dict(enable=False))
+    refine=None)

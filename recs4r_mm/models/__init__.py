@@ -1,14 +1,15 @@
 """RECS4R models, one subpackage per registry role (mmyolo style)."""
 from .backbones import VMamba
-from .detectors import RECS4R, FineTextTemplate
+from .detectors import RECS4R
 from .encoders import BertTextEncoder, MultimodalFusionEncoder
 from .heads import LUCDPHead
 from .layers import RCE, CoordGridEmbedding, soft_rasterize
 from .losses import GradientConsistencyLoss, SmoothL2Loss
 from .necks import CIMF
+from .task_modules import ContourSequenceCoder, FineTextTemplate
 
 __all__ = [
     'VMamba', 'RECS4R', 'FineTextTemplate', 'BertTextEncoder', 'MultimodalFusionEncoder',
     'LUCDPHead', 'RCE', 'CoordGridEmbedding', 'soft_rasterize', 'GradientConsistencyLoss',
-    'SmoothL2Loss', 'CIMF'
+    'SmoothL2Loss', 'CIMF', 'ContourSequenceCoder'
 ]

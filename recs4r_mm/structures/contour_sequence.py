@@ -1,4 +1,5 @@
-"""Contour target <-> token sequence (SPEC §3).
+"""Contour target <-> token sequence: the format of LUCDP (RECS4R, CVPR 2026, Key Design 1;
+docs/design.md §6).
 
 Sequence layout for one target: ``START, part-1 vertices, [HOLE, hole vertices]*, SEP, part-2
 vertices, ..., END``; ``tokens`` int64 ``(T,)``, ``coords`` float32 ``(T, 2)`` holding (x, y)

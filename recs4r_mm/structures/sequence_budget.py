@@ -10,7 +10,8 @@ from .contour_trace import mask_to_polygons
 
 
 class ContourBudget:
-    """Encode masks into target sequences that always fit the decoder (rule: :mod:`.contour_budget`).
+    """Encode masks into target sequences that always fit the decoder (the rule:
+    :mod:`.contour_budget`).
 
     Args:
         num_vertices (int): Vertices per sequence, shared among the contours.

@@ -1,4 +1,4 @@
-"""Token classes of the contour sequence (SPEC §3).
+"""Token classes of the contour sequence (docs/design.md §6).
 
 A sequence for one target is ``tokens: int64 (T,)`` + ``coords: float32 (T, 2)`` with layout
 ``START, part-1 vertices, [HOLE, hole vertices]*, SEP, part-2 vertices, ..., END``.

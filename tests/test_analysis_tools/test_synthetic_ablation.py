@@ -10,10 +10,11 @@ REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 def test_rows_carry_the_paper_switches(ablation_tool):
     opts = ablation_tool.row_options('rce_off', 4, ['a.b=1'], [1])
     assert opts == ['train_cfg.max_epochs=4', 'param_scheduler.1.end=4',
-                    'model.refine.enable=False', 'model.rce=None', 'a.b=1']
+                    'model.refine=None', 'a.b=1']
     assert ablation_tool.row_options('full', None, []) == []
-    assert 'model.head.seq_format=box_polygon' in ablation_tool.row_options('lucdp_off', None, [])
-    assert 'model.neck.fusion_mode=sum' in ablation_tool.row_options('cimf_off', None, [])
+    assert 'model.sequence_coder.seq_format=box_polygon' in ablation_tool.row_options(
+        'lucdp_off', None, [])
+    assert 'model.neck.variant=fpn_sum' in ablation_tool.row_options('cimf_off', None, [])
     # the main-job config's cosine schedule follows --epochs, its iteration warm-up does not
     assert ablation_tool.epoch_schedulers(osp.join(REPO, 'configs',
                                                    'recs4r_tiny_synthetic.py')) == [1]

@@ -55,10 +55,9 @@ def test_ablation_configs_match_the_paper_rows():
     assert len(files) == len(rows)
     for name, (lucdp, rce, cimf, gcl) in rows.items():
         m = _load(osp.join(REPO, 'configs', 'ablation', f'recs4r_swin-t_refdior_{name}.py')).model
-        assert (m.head.seq_format == 'contour') == bool(lucdp), name
-        assert m.refine.enable == bool(rce), name
-        assert (m.neck.fusion_mode == 'concat') == bool(cimf), name
-        assert m.neck.use_text_gate == bool(cimf) and m.neck.use_cross_attn == bool(cimf)
+        assert (m.sequence_coder.seq_format == 'contour') == bool(lucdp), name
+        assert (m.refine is not None) == bool(rce), name
+        assert m.neck.variant == ('cimf' if cimf else 'fpn_sum'), name
         assert (m.head.loss_gcl.loss_weight > 0) == bool(gcl), name
 
 

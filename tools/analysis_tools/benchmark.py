@@ -24,7 +24,7 @@ Reported:
     decode the same sequence.
 
 By default every decoding (in the inference phase too) is forced to emit exactly
-``model.num_vertices`` vertices + END per stage: a model with random weights would otherwise
+``sequence_coder.num_vertices`` vertices + END per stage: a model with random weights would otherwise
 stop after 3 vertices. ``--natural-length`` lets a trained checkpoint stop where it wants.
 """
 import argparse
@@ -150,13 +150,14 @@ def build_model(cfg, checkpoint: Optional[str] = None, device: str = 'cpu',
 
 def force_length(model, num_vertices: Optional[int] = None) -> int:
     """Make every stage decode exactly ``num_vertices`` (default: the model's) + END."""
-    n = int(num_vertices or model.num_vertices)
+    n = int(num_vertices or model.coder.num_vertices)
     heads = [model.head] + ([model.fine_head] if hasattr(model, 'fine_head') else [])
     n_pre = max(len(h.forced_prefix) for h in heads)
     cap = min(h.pos_embed.num_embeddings - 1 for h in heads)
     if n_pre + n + 1 > cap:
         raise ValueError(f'{n} vertices need head.max_len >= {n_pre + n + 1} (is {cap})')
-    model.test_cfg = dict(model.test_cfg, min_vertices=n, max_len=n_pre + n + 1)
+    for h in heads:
+        h.test_cfg.update(min_vertices=n, max_len=n_pre + n + 1)
     return n
 
 
@@ -377,7 +378,7 @@ def run(cfg, checkpoint: Optional[str] = None, device: str = 'cpu', batch_size: 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         model, rand_bert = build_model(cfg, checkpoint, device, random_text_encoder, tmp)
-    n = model.num_vertices if natural_length else force_length(model)
+    n = model.coder.num_vertices if natural_length else force_length(model)
     res = dict(config=config_name, device=device, threads=torch.get_num_threads(),
                batch_size=batch_size, shape=[int(shape[0]), int(shape[1])],
                two_stage=bool(model.two_stage),

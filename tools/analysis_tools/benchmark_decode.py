@@ -100,8 +100,9 @@ def model_latency(cfg, shape=(512, 512), repeat: int = 3, device='cpu') -> Dict:
     with tempfile.TemporaryDirectory() as tmp:
         model = build_model(cfg, random_text_encoder=True, workdir=tmp).to(device)
     # random weights would stop at 3 vertices: decode the configured num_vertices exactly
-    model.test_cfg = dict(model.test_cfg, min_vertices=model.num_vertices,
-                          max_len=len(model.head.forced_prefix) + model.num_vertices + 1)
+    n = model.coder.num_vertices
+    for head in {model.coarse_modules.head, model.fine_modules.head}:
+        head.test_cfg.update(min_vertices=n, max_len=len(head.forced_prefix) + n + 1)
     img = torch.randn(1, 3, *shape, device=device)
     text = ['the large storage tank on the left of the image']
     res = {}

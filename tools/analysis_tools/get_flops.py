@@ -105,7 +105,7 @@ class _StagePass(nn.Module):
 
     def __init__(self, model, fine: bool, num_vertices: int):
         super().__init__()
-        neck, proj, encoder, head = model._stage_modules(fine)
+        neck, proj, encoder, head = model.fine_modules if fine else model.coarse_modules
         self.backbone, self.neck, self.input_proj = model.backbone, neck, proj
         self.encoder, self.head = encoder, head
         self.rce = model.rce if fine else None
@@ -146,7 +146,7 @@ def complexity(cfg, shape: Sequence[int] = (512, 512), fine_size: Optional[int] 
     with tempfile.TemporaryDirectory() as tmp:
         model = build_model(cfg, random_text_encoder, tmp)
     h, w = shape
-    n = int(num_vertices or model.num_vertices)
+    n = int(num_vertices or model.coder.num_vertices)
     t = int(num_tokens or model.text_encoder.max_tokens)
     s = int(fine_size or model.refine_cfg['input_size'])
     if fine_size is not None:

@@ -28,10 +28,9 @@ from analyze_logs import load_log, resolve_log  # noqa: E402
 
 ROWS: Dict[str, List[str]] = {
     'full': [],
-    'lucdp_off': ['model.head.seq_format=box_polygon'],
-    'rce_off': ['model.refine.enable=False', 'model.rce=None'],
-    'cimf_off': ['model.neck.fusion_mode=sum', 'model.neck.use_scale_weights=False',
-                 'model.neck.use_text_gate=False', 'model.neck.use_cross_attn=False'],
+    'lucdp_off': ['model.sequence_coder.seq_format=box_polygon'],
+    'rce_off': ['model.refine=None'],
+    'cimf_off': ['model.neck.variant=fpn_sum'],
     'gcl_off': ['model.head.loss_gcl.loss_weight=0.0'],
 }
 KEYS = ('VG_oIoU', 'VG_mIoU', 'VG_Acc@0.5', 'RIS_oIoU', 'RIS_mIoU', 'RECS_Sum')

@@ -1,9 +1,8 @@
 # RECS4R with a Swin-T backbone (mmdet SwinTransformer), BERT-base text encoder, CIMF neck,
 # multimodal encoder, LUCDP head, RCE coarse-to-fine, GCL. Every "R" has a switch:
-#   LUCDP off: model.head.seq_format='box_polygon'
-#   RCE off:   model.refine.enable=False (single stage)   [model.rce=None: fine stage w/o RCE]
-#   CIMF off:  model.neck.fusion_mode='sum' model.neck.use_scale_weights=False
-#              model.neck.use_text_gate=False model.neck.use_cross_attn=False
+#   LUCDP off: model.sequence_coder.seq_format='box_polygon'
+#   RCE off:   model.refine=None (single stage)   [model.rce=None: fine stage w/o RCE]
+#   CIMF off:  model.neck.variant='fpn_sum'
 #   GCL off:   model.head.loss_gcl.loss_weight=0
 embed_dims = 256
 num_vertices = 64
@@ -44,11 +43,8 @@ model = dict(
         in_channels=[96, 192, 384, 768],
         cm_channels=embed_dims // 4,  # 4 private subspaces -> 4 * C_m = embed_dims
         working_level=2,  # stride 16
-        fusion_mode='concat',
+        variant='cimf',
         text_channels=embed_dims,
-        use_scale_weights=True,
-        use_text_gate=True,
-        use_cross_attn=True,
         num_heads=8),
     encoder=dict(
         type='MultimodalFusionEncoder',
@@ -66,10 +62,9 @@ model = dict(
         dropout=0.1,
         grid_size=64,
         max_len=num_vertices + 16,
-        min_vertices=3,
-        seq_format='contour',
-        use_cache=True,
-        input_coord_noise=0.0,  # plain teacher forcing as in the paper (e.g. 0.01 adds noise)
+        # plain teacher forcing as in the paper (e.g. input_coord_noise=0.01 adds noise)
+        train_cfg=dict(input_coord_noise=0.0, self_feed_prob=0.0),
+        test_cfg=dict(use_cache=True, min_vertices=3),
         # L = L_cls + l1*L1 + l2*smoothL2 + l3*L_coarse + l4*L_gcl, l1:l2:l3:l4 = 1:1:0.1:0.1
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
         loss_l1=dict(type='L1Loss', loss_weight=1.0),
@@ -81,8 +76,7 @@ model = dict(
         gcl_tau=1.0),
     rce=dict(type='RCE', embed_dims=embed_dims, num_heads=8, pool_size=8),
     refine=dict(
-        enable=True,
-        input_size=256,  # fine stage on the crop at 256^2 (FLOPs budget, SPEC 8)
+        input_size=256,  # fine stage on the crop at 256^2 (FLOPs budget, docs/design.md §8)
         margin=0.2,
         min_size=32,
         share_weights=True,
@@ -90,13 +84,16 @@ model = dict(
             type='FineTextTemplate',
             template='the {size} {category} in the {position} of the image'),
         train_crop='gt_jitter'),
-    num_vertices=num_vertices,
-    with_holes=True,
-    # Contour budget rule (docs/design.md, "Fragmented targets"): a GT mask with more parts and
-    # holes than fit, min(num_vertices // 3, head.max_len - num_vertices) contours (3 fewer
-    # for seq_format='box_polygon'), keeps those whose removal would change the filled area
-    # most; specks under min_part_pixels go first. Reduced targets are counted and
-    # summarised after training (ContourBudgetLoggerHook, with their Fill IoU when measure_iou).
-    contour_budget=dict(min_part_pixels=3, max_contours=None, measure_iou=True),
-    coarse_seq_loss_weight=1.0,
-    test_cfg=dict(use_cache=True))
+    # The sequence format of targets and predictions (docs/design.md §6). Contour budget rule
+    # ("Fragmented targets"): a GT mask with more parts and holes than fit,
+    # min(num_vertices // 3, head.max_len - num_vertices) contours (3 fewer for
+    # seq_format='box_polygon'), keeps those whose removal would change the filled area most;
+    # specks under min_part_pixels go first. Reduced targets are counted and summarised after
+    # training (ContourBudgetLoggerHook, with their Fill IoU when measure_iou).
+    sequence_coder=dict(
+        type='ContourSequenceCoder',
+        num_vertices=num_vertices,
+        with_holes=True,
+        seq_format='contour',
+        budget=dict(min_part_pixels=3, max_contours=None, measure_iou=True)),
+    coarse_seq_loss_weight=1.0)

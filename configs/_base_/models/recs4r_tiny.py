@@ -60,7 +60,7 @@ model = dict(
         dropout=0.0,
         grid_size=16,
         max_len=num_vertices + 8,
-        input_coord_noise=0.02,  # helps a 2-sample overfit decode free-running
+        train_cfg=dict(input_coord_noise=0.02),  # helps a 2-sample overfit decode free-running
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
         loss_l1=dict(type='L1Loss', loss_weight=1.0),
         loss_smooth_l2=dict(type='SmoothL2Loss', beta=0.05, loss_weight=1.0),
@@ -69,14 +69,12 @@ model = dict(
         loss_gcl=dict(type='GradientConsistencyLoss', loss_weight=0.1),
         gcl_raster_size=32),
     rce=dict(type='RCE', embed_dims=embed_dims, num_heads=2, pool_size=4),
-    refine=dict(enable=True, input_size=64, margin=0.2, min_size=8, train_crop='gt_jitter'),
-    num_vertices=num_vertices,
-    with_holes=True,
-    # Contour budget rule (docs/design.md, "Fragmented targets"): a GT mask with more parts and
-    # holes than fit, min(num_vertices // 3, head.max_len - num_vertices) contours (3 fewer
-    # for seq_format='box_polygon'), keeps those whose removal would change the filled area
-    # most; specks under min_part_pixels go first. Reduced targets are counted and
-    # summarised after training (ContourBudgetLoggerHook, with their Fill IoU when measure_iou).
-    contour_budget=dict(min_part_pixels=3, max_contours=None, measure_iou=True),
-    coarse_seq_loss_weight=1.0,
-    test_cfg=dict(use_cache=True))
+    refine=dict(input_size=64, margin=0.2, min_size=8, train_crop='gt_jitter'),
+    # sequence format and contour budget rule: see recs4r_swin-t.py and docs/design.md §6
+    sequence_coder=dict(
+        type='ContourSequenceCoder',
+        num_vertices=num_vertices,
+        with_holes=True,
+        seq_format='contour',
+        budget=dict(min_part_pixels=3, max_contours=None, measure_iou=True)),
+    coarse_seq_loss_weight=1.0)

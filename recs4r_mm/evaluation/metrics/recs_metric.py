@@ -1,4 +1,5 @@
-"""RECSMetric: RIS (masks) + VG (boxes) scores and the RECS Sum (SPEC §5)."""
+"""RECSMetric: RIS (masks) + VG (boxes) scores and the RECS Sum (RECS4R, CVPR 2026, Experiments:
+Sum = VG oIoU + VG mIoU + RIS oIoU + RIS mIoU; protocol in docs/datasets.md "Metric")."""
 import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple

@@ -1,5 +1,4 @@
 """Detectors."""
-from .fine_text import FineTextTemplate
 from .recs4r import RECS4R
 
-__all__ = ['RECS4R', 'FineTextTemplate']
+__all__ = ['RECS4R']

@@ -40,21 +40,18 @@ class LUCDPHead(BaseModule):
         ffn_dims (int): FFN width.
         dropout (float): Dropout.
         grid_size (int): G of the G x G coordinate embedding grid.
-        max_len (int): Maximum number of generated tokens after START (END included).
-        min_vertices (int): Minimum number of contour vertices before END may be emitted
-            (never below 3 per ring: separators/END are masked until a ring has 3 vertices).
-        allow_parts (bool): Allow SEP (multi-part contours) at inference.
-        allow_holes (bool): Allow HOLE at inference.
+        max_len (int): Maximum number of generated tokens after START (END included): the
+            size of the position table; training targets are fitted to it by the contour
+            budget rule (``ContourSequenceCoder``).
         seq_format (str): 'contour' (LUCDP) or 'box_polygon' (LUCDP off: PolyFormer-style
-            box corners, SEP, polygon).
+            box corners, SEP, polygon). Inside ``RECS4R`` it is set from the model's
+            ``sequence_coder``.
         reg_mode (str): How a step's (x, y) is read out: 'direct' (an MLP on the decoder
             state, PolyFormer's regression) or 'pointer' (soft-argmax over the visual tokens
             plus an offset of at most one cell, :class:`PointerRegression`; needs
             ``memory_hw``). The pointer learns localisation far faster on small budgets.
         memory_pos (bool): Add the visual tokens' 2-D sine position code to the
             cross-attention keys (DETR style) when ``memory_hw`` is given.
-        use_cache (bool): Decode with the key/value cache (default); False recomputes the
-            whole prefix at every step (PolyFormer's public decoder, kept for benchmarks).
         loss_cls (dict): Token classification loss (L_cls).
         loss_l1 (dict): L1 vertex regression (lambda_1).
         loss_smooth_l2 (dict): Smooth-L2 vertex regression (lambda_2).
@@ -63,14 +60,21 @@ class LUCDPHead(BaseModule):
         loss_gcl (dict): Gradient consistency loss (lambda_4); loss_weight=0 switches it off.
         gcl_raster_size (int): Side of the soft rasterisation used by GCL.
         gcl_tau (float): Temperature (pixels of the raster) of the soft rasteriser.
-        self_feed_prob (float): Probability that a teacher-forced coordinate input is replaced
-            by the model's own (no-grad) prediction of it (parallel scheduled sampling; 0 =
-            plain teacher forcing as in the paper). See :meth:`self_feed`.
-        input_coord_noise (float): Std of Gaussian noise added to the teacher-forced input
-            coordinates in training (0 = plain teacher forcing); a little noise makes the
-            decoder rely on the image/text memory rather than on the exact previous vertex,
-            which reduces the drift of free-running decoding (exposure bias).
+        train_cfg (dict, optional): Training-only tricks (not in the paper; 0 = plain teacher
+            forcing): ``input_coord_noise``, the std of Gaussian noise on the teacher-forced
+            input coordinates (the decoder then relies on the image/text memory more than on
+            the exact previous vertex, less drift when decoding free-running), and
+            ``self_feed_prob``, the probability that a teacher-forced coordinate input is
+            replaced by the model's own (no-grad) prediction (:meth:`self_feed`).
+        test_cfg (dict, optional): Decoding limits: ``use_cache`` (True: key/value cache;
+            False recomputes the whole prefix each step, PolyFormer's public decoder, kept
+            for benchmarks), ``max_len`` (None: the ``max_len`` above; a lower limit of
+            generated tokens), ``min_vertices`` (3: vertices before END may be emitted; never
+            below 3 per ring), ``allow_parts`` / ``allow_holes`` (True: SEP / HOLE allowed).
     """
+    DEFAULT_TRAIN_CFG = dict(input_coord_noise=0.0, self_feed_prob=0.0)
+    DEFAULT_TEST_CFG = dict(use_cache=True, max_len=None, min_vertices=3, allow_parts=True,
+                            allow_holes=True)
 
     def __init__(self,
                  embed_dims: int = 256,
@@ -80,13 +84,9 @@ class LUCDPHead(BaseModule):
                  dropout: float = 0.1,
                  grid_size: int = 64,
                  max_len: int = 80,
-                 min_vertices: int = 3,
-                 allow_parts: bool = True,
-                 allow_holes: bool = True,
                  seq_format: str = 'contour',
                  reg_mode: str = 'direct',
                  memory_pos: bool = True,
-                 use_cache: bool = True,
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  loss_l1: dict = dict(type='L1Loss', loss_weight=1.0),
                  loss_smooth_l2: dict = dict(type='SmoothL2Loss', loss_weight=1.0),
@@ -95,10 +95,28 @@ class LUCDPHead(BaseModule):
                  loss_gcl: dict = dict(type='GradientConsistencyLoss', loss_weight=0.1),
                  gcl_raster_size: int = 64,
                  gcl_tau: float = 1.0,
-                 input_coord_noise: float = 0.0,
-                 self_feed_prob: float = 0.0,
-                 init_cfg=None) -> None:
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg=None,
+                 **moved) -> None:
         super().__init__(init_cfg=init_cfg)
+        old = {k: f'head.train_cfg.{k}' for k in self.DEFAULT_TRAIN_CFG}
+        old.update({k: f'head.test_cfg.{k}' for k in self.DEFAULT_TEST_CFG if k != 'max_len'})
+        if set(moved) & set(old):
+            raise ValueError('LUCDPHead: ' + '; '.join(
+                f'{k} moved to {old[k]}' for k in sorted(set(moved) & set(old))))
+        if moved:
+            raise TypeError(f'LUCDPHead: unexpected arguments {sorted(moved)}')
+        for name, cfg, default in (('train_cfg', train_cfg, self.DEFAULT_TRAIN_CFG),
+                                   ('test_cfg', test_cfg, self.DEFAULT_TEST_CFG)):
+            unknown = set(cfg or {}) - set(default)
+            if unknown:
+                raise ValueError(f'LUCDPHead.{name}: unknown keys {sorted(unknown)} '
+                                 f'(known: {sorted(default)})')
+        self.train_cfg = dict(self.DEFAULT_TRAIN_CFG, **(train_cfg or {}))
+        self.test_cfg = dict(self.DEFAULT_TEST_CFG, **(test_cfg or {}))
+        min_vertices = self.test_cfg['min_vertices']
+        self_feed_prob = self.train_cfg['self_feed_prob']
         if seq_format not in SEQ_FORMATS:
             raise ValueError(f'LUCDPHead.seq_format must be one of {SEQ_FORMATS}, '
                              f'got {seq_format!r}')
@@ -115,18 +133,13 @@ class LUCDPHead(BaseModule):
                              f'min_vertices + END)')
         self.embed_dims = embed_dims
         self.max_len = max_len
-        self.min_vertices = max(int(min_vertices), 3)
-        self.allow_parts = allow_parts
-        self.allow_holes = allow_holes
         self.seq_format = seq_format
-        self.use_cache = use_cache
         self.num_classes = NUM_TOKEN_CLASSES
         self.gcl_raster_size = gcl_raster_size
         self.gcl_tau = gcl_tau
-        self.input_coord_noise = float(input_coord_noise)
         if not 0.0 <= self_feed_prob <= 1.0:
-            raise ValueError(f'LUCDPHead.self_feed_prob must be in [0, 1], got {self_feed_prob}')
-        self.self_feed_prob = float(self_feed_prob)
+            raise ValueError(f'LUCDPHead.train_cfg.self_feed_prob must be in [0, 1], got '
+                             f'{self_feed_prob}')
 
         self.token_embed = nn.Embedding(NUM_TOKEN_CLASSES, embed_dims)
         self.coord_embed = CoordGridEmbedding(grid_size, embed_dims)
@@ -236,10 +249,11 @@ class LUCDPHead(BaseModule):
                       pointer_prior: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Teacher forcing on full target sequences (B, T) -> predictions for positions 1..T-1."""
         in_tokens, in_coords = tokens[:, :-1], coords[:, :-1]
-        if self.training and self.input_coord_noise > 0:
-            noise = torch.randn_like(in_coords) * self.input_coord_noise
+        noise_std = self.train_cfg['input_coord_noise']
+        if self.training and noise_std > 0:
+            noise = torch.randn_like(in_coords) * noise_std
             in_coords = (in_coords + noise).clamp(0, 1)
-        if self.training and self.self_feed_prob > 0:
+        if self.training and self.train_cfg['self_feed_prob'] > 0:
             in_coords = self.self_feed(memory, memory_padding_mask, in_tokens, in_coords,
                                        memory_hw, pointer_prior)
         return self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw, pointer_prior)
@@ -253,13 +267,15 @@ class LUCDPHead(BaseModule):
         Teacher forcing lets every vertex be placed next to its ground-truth predecessor, so
         only the first vertex has to be localised from the image. Here a no-grad teacher-forced
         pass predicts every position, and each coordinate input is replaced, with probability
-        ``self_feed_prob``, by the model's own prediction of it: (B, T, 2) -> (B, T, 2).
+        ``train_cfg.self_feed_prob``, by the model's own prediction of it: (B, T, 2) ->
+        (B, T, 2).
         """
         with torch.no_grad():
             _, own = self(memory, memory_padding_mask, in_tokens, in_coords, memory_hw,
                           pointer_prior)
         # own[:, j] predicts the target at j + 1, which is the input at position j + 1
-        swap = torch.rand(in_coords.shape[:2], device=in_coords.device) < self.self_feed_prob
+        swap = torch.rand(in_coords.shape[:2],
+                          device=in_coords.device) < self.train_cfg['self_feed_prob']
         swap[:, 0] = False  # START
         fed = in_coords.clone()
         fed[:, 1:] = torch.where(swap[:, 1:, None], own[:, :-1].to(in_coords), in_coords[:, 1:])
@@ -293,20 +309,6 @@ class LUCDPHead(BaseModule):
         with torch.no_grad():
             acc = (logits[valid].argmax(-1) == tgt_tok[valid]).float().mean() * 100
         return dict(loss_cls=loss_cls, loss_l1=loss_l1, loss_smooth_l2=loss_sl2, acc_token=acc)
-
-    def boxes_from_outputs(self, pred_coords: Tensor, tokens: Tensor) -> Tensor:
-        """Box of teacher-forced vertices: Rect of the outer-ring vertices (LUCDP) or the two
-        box corners (box_polygon). (B, T-1, 2) + targets (B, T) -> (B, 4) normalised xyxy."""
-        tgt_tok = tokens[:, 1:]
-        if self.seq_format == 'box_polygon':
-            c = pred_coords[:, :2]
-            return torch.cat([c.min(1).values, c.max(1).values], dim=-1)
-        ring, is_hole = ring_ids_from_tokens(tgt_tok)
-        outer = ((ring >= 0) & ~is_hole)[..., None]
-        big = 1e4
-        lo = torch.where(outer, pred_coords, torch.full_like(pred_coords, big)).min(1).values
-        hi = torch.where(outer, pred_coords, torch.full_like(pred_coords, -big)).max(1).values
-        return torch.cat([lo, hi], dim=-1)
 
     def loss_coarse(self, pred_boxes: Tensor, gt_boxes: Tensor,
                     weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
@@ -368,9 +370,9 @@ class LUCDPHead(BaseModule):
         # total, and for END
         need_after = (min_vertices - total).clamp(min=3) + 1
         sep_ok = ring_ok & (rem_after >= need_after)
-        if self.allow_parts:
+        if self.test_cfg['allow_parts']:
             allowed[:, TOKEN_SEP] = sep_ok
-        if self.allow_holes:
+        if self.test_cfg['allow_holes']:
             allowed[:, TOKEN_HOLE] = sep_ok
         allowed[:, TOKEN_END] = ring_ok & (total >= min_vertices)
         return allowed
@@ -406,9 +408,10 @@ class LUCDPHead(BaseModule):
         Args:
             memory (Tensor): (B, S, C) (visual tokens first).
             memory_padding_mask (Tensor, optional): (B, S) True = padding.
-            use_cache (bool, optional): Override ``self.use_cache``.
-            max_len (int, optional): Override ``self.max_len`` (generated tokens, END incl.).
-            min_vertices (int, optional): Override ``self.min_vertices``.
+            use_cache (bool, optional): Override ``test_cfg.use_cache``.
+            max_len (int, optional): Override ``test_cfg.max_len`` (generated tokens, END
+                incl.; never above ``self.max_len``).
+            min_vertices (int, optional): Override ``test_cfg.min_vertices``.
             memory_hw (tuple, optional): (h, w) grid of the visual tokens.
             pointer_prior (Tensor, optional): (B, h*w) logits added to the pointer's attention.
 
@@ -417,10 +420,13 @@ class LUCDPHead(BaseModule):
             (B, T, 2) in [0, 1], ``scores`` (B,) geometric mean of the chosen tokens'
             probabilities.
         """
-        use_cache = self.use_cache if use_cache is None else use_cache
+        cfg = self.test_cfg
+        use_cache = cfg['use_cache'] if use_cache is None else use_cache
+        max_len = max_len if max_len is not None else cfg['max_len']
         max_len = self.max_len if max_len is None else int(max_len)
         max_len = min(max_len, self.pos_embed.num_embeddings - 1)
-        min_vertices = self.min_vertices if min_vertices is None else max(int(min_vertices), 3)
+        min_vertices = max(int(cfg['min_vertices'] if min_vertices is None else min_vertices),
+                           3)
         need = len(self.forced_prefix) + min_vertices + 1
         if max_len < need:
             raise ValueError(f'max_len={max_len} < {need} (prefix + min_vertices + END)')

@@ -2,8 +2,9 @@
 
 The sequence format itself (encoder/decoder) lives in :mod:`recs4r_mm.structures`; this file
 only (a) adds/strips the PolyFormer-style box prefix used when LUCDP is switched off and
-(b) derives per-position ring indices from token ids, for losses on teacher-forced outputs and
-(c) builds, from a model config, the contour budget its training targets are encoded with.
+(b) derives per-position ring indices from token ids, for losses on teacher-forced outputs.
+The coder that uses them to encode targets and decode predictions is
+``models/task_modules/coders/contour_sequence_coder.py``.
 """
 from typing import Tuple
 
@@ -11,25 +12,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP, TOKEN_START,
-                                  ContourBudget)
+from recs4r_mm.structures import TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP, TOKEN_START
 
 SEQ_FORMATS = ('contour', 'box_polygon')
 # forced first generated tokens of each format (after START)
 FORCED_PREFIX = dict(contour=(), box_polygon=(TOKEN_COORD, TOKEN_COORD, TOKEN_SEP))
-
-
-def contour_budget_from_cfg(model_cfg) -> ContourBudget:
-    """The :class:`ContourBudget` a ``RECS4R`` model config encodes its GT targets with
-    (``num_vertices``, ``with_holes``, ``head.max_len``, ``head.seq_format`` and the
-    ``contour_budget`` knobs), without building the model."""
-    head = model_cfg['head']
-    seq_format = head.get('seq_format', 'contour')
-    knobs = dict(model_cfg.get('contour_budget') or {})
-    knobs.pop('measure_iou', None)
-    return ContourBudget(model_cfg.get('num_vertices', 64), max_len=head.get('max_len', 80),
-                         prefix_len=len(FORCED_PREFIX[seq_format]),
-                         with_holes=model_cfg.get('with_holes', True), **knobs)
 
 
 def add_box_prefix(tokens: np.ndarray, coords: np.ndarray,

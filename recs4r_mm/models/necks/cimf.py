@@ -33,20 +33,20 @@ class CIMF(BaseModule):
     weight w_i = L * softmax(alpha + MLP([t, s]))_i (alpha learnable, t pooled text, s a
     target-size cue), then refined by cross-modal attention to the text tokens (residual).
 
-    With ``fusion_mode='sum'`` (CIMF switched off) every scale is projected to the full width
-    and the maps are summed (FPN-style), without scale weights, gates or cross-attention
-    unless asked for.
+    With ``variant='fpn_sum'`` (CIMF switched off, the ablation's FPN-style baseline) every
+    scale is projected to the full width and the maps are summed, without scale weights,
+    text gates or cross-attention.
 
     Args:
         in_channels (list[int]): Channels of the input levels.
         cm_channels (int): C_m, channels of one scale's private subspace.
         working_level (int): Index of the input level whose grid the fused map uses
             (``out_mode='single'``).
-        fusion_mode (str): 'concat' (CIMF) or 'sum' (FPN-style sum, ablation).
-        text_channels (int, optional): Channels of the text tokens; None = no text guidance.
-        use_scale_weights (bool): Learnable per-scale weights.
-        use_text_gate (bool): Modulate the scale weights with pooled text (and size cue).
-        use_cross_attn (bool): Cross-modal attention from the fused map to the text tokens.
+        variant (str): 'cimf' (channel-isolated concatenation, learnable per-scale weights
+            modulated by the pooled text and size cue, cross-modal attention to the text
+            tokens) or 'fpn_sum' (FPN-style sum of the scales, none of those; CIMF off).
+        text_channels (int, optional): Channels of the text tokens; None = no text guidance
+            (no text gate, no cross-attention).
         num_heads (int): Heads of the cross-modal attention.
         text_fusion (str): How the attended text ``a`` enters the fused map ``f``: 'add'
             (f + a) or 'mul' (f + a + f * W a, pixel-word gating as in LAVT's PWAM), which
@@ -65,11 +65,8 @@ class CIMF(BaseModule):
                  in_channels: Sequence[int],
                  cm_channels: int = 64,
                  working_level: int = 2,
-                 fusion_mode: str = 'concat',
+                 variant: str = 'cimf',
                  text_channels: Optional[int] = None,
-                 use_scale_weights: bool = True,
-                 use_text_gate: bool = True,
-                 use_cross_attn: bool = True,
                  num_heads: int = 8,
                  text_fusion: str = 'add',
                  out_mode: str = 'single',
@@ -80,10 +77,21 @@ class CIMF(BaseModule):
                  act_cfg: Optional[dict] = None,
                  upsample_mode: str = 'bilinear',
                  init_cfg: Union[dict, List[dict], None] = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform')) -> None:
+                     type='Xavier', layer='Conv2d', distribution='uniform'),
+                 **moved) -> None:
         super().__init__(init_cfg=init_cfg)
-        if fusion_mode not in ('concat', 'sum'):
-            raise ValueError(f"CIMF.fusion_mode must be 'concat' or 'sum', got {fusion_mode!r}")
+        old = sorted(set(moved) & {'fusion_mode', 'use_scale_weights', 'use_text_gate',
+                                   'use_cross_attn'})
+        if old:
+            raise ValueError(f'CIMF: {", ".join(old)} were replaced by one switch: '
+                             "variant='cimf' (all on) or variant='fpn_sum' (CIMF off)")
+        if moved:
+            raise TypeError(f'CIMF: unexpected arguments {sorted(moved)}')
+        if variant not in ('cimf', 'fpn_sum'):
+            raise ValueError(f"CIMF.variant must be 'cimf' or 'fpn_sum', got {variant!r}")
+        self.variant = variant
+        cimf = variant == 'cimf'
+        fusion_mode = 'concat' if cimf else 'sum'
         if text_fusion not in ('add', 'mul'):
             raise ValueError(f"CIMF.text_fusion must be 'add' or 'mul', got {text_fusion!r}")
         self.text_fusion = text_fusion
@@ -100,16 +108,16 @@ class CIMF(BaseModule):
         self.fused_channels = cm_channels * self.num_levels
         self.upsample_mode = upsample_mode
         self.out_mode = out_mode
-        self.use_scale_weights = use_scale_weights
-        self.use_text_gate = use_text_gate and text_channels is not None
-        self.use_cross_attn = use_cross_attn and text_channels is not None
+        self.use_scale_weights = cimf
+        self.use_text_gate = cimf and text_channels is not None
+        self.use_cross_attn = cimf and text_channels is not None
 
         proj_out = cm_channels if fusion_mode == 'concat' else self.fused_channels
         self.projections = nn.ModuleList([
             ConvModule(c, proj_out, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
             for c in self.in_channels
         ])
-        if use_scale_weights:
+        if self.use_scale_weights:
             self.scale_logits = nn.Parameter(torch.zeros(self.num_levels))
         if self.use_text_gate:
             # pooled text + (log relative target area, "area known" flag)

@@ -39,9 +39,9 @@ def _samples(masks, train=True):
 
 def _build(cfg, num_vertices, max_len, seq_format='contour', with_holes=True):
     from recs4r_mm.registry import MODELS
-    cfg.model.num_vertices = num_vertices
-    cfg.model.with_holes = with_holes
-    cfg.model.head.update(max_len=max_len, seq_format=seq_format)
+    cfg.model.sequence_coder.update(num_vertices=num_vertices, with_holes=with_holes,
+                                    seq_format=seq_format)
+    cfg.model.head.max_len = max_len
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -67,7 +67,7 @@ def test_loss_on_fragmented_masks(tiny_cfg, nv, max_len, seq_format, with_holes)
 
     budget = ContourBudget(nv, max_len=max_len, prefix_len=3 if seq_format == 'box_polygon'
                            else 0, with_holes=with_holes)
-    assert model.contour_budget.max_contours == budget.max_contours
+    assert model.coder.budget.max_contours == budget.max_contours
     records = [budget.encode_mask(m, 'always')[2] for m in masks]
     coarse = model.budget_stats['coarse']
     assert coarse.targets == len(masks)
@@ -88,8 +88,8 @@ def test_fine_targets_of_crops_cutting_parts_in_two(tiny_cfg, nv, max_len):
     # crops whose edges run through the middle of the squares
     crops = torch.tensor([[3, 5, 61, 67], [10, 10, 90, 70], [7, 30, 100, 121],
                           [1, 2, 33, 35], [40, 41, 127, 99]], dtype=torch.float32)
-    tokens, coords, weights, _ = model._fine_targets(
-        masks_t, gt_boxes, np.zeros(len(masks), bool), crops, ['crop'] * len(masks), 'cpu')
+    tokens, coords, weights = model.coder.encode_crops(
+        masks_t, gt_boxes, np.zeros(len(masks), bool), crops, 64, ['crop'] * len(masks))
     assert tokens.shape[1] - 1 <= max_len  # every sequence fits the decoder
     assert torch.equal(weights, torch.ones(len(masks)))
     fine = model.budget_stats['fine']

@@ -75,7 +75,7 @@ def test_predict_cached_equals_uncached_and_forward(tiny_cfg, make_batch):
     model = _build(tiny_cfg)
     imgs, samples, _ = make_batch(['rect', 'two'], train=False)
     a = _predict(model, imgs, samples)
-    model.test_cfg['use_cache'] = False
+    model.head.test_cfg['use_cache'] = False
     imgs, samples, _ = make_batch(['rect', 'two'], train=False)
     b = _predict(model, imgs, samples)
     for ra, rb in zip(a, b):
@@ -87,11 +87,10 @@ def test_predict_cached_equals_uncached_and_forward(tiny_cfg, make_batch):
 
 
 ABLATIONS = {
-    'lucdp_off': {'model.head.seq_format': 'box_polygon'},
-    'rce_off_single_stage': {'model.refine.enable': False},
+    'lucdp_off': {'model.sequence_coder.seq_format': 'box_polygon'},
+    'rce_off_single_stage': {'model.refine': None},
     'fine_without_rce': {'model.rce': None},
-    'cimf_off': {'model.neck.fusion_mode': 'sum', 'model.neck.use_scale_weights': False,
-                 'model.neck.use_text_gate': False, 'model.neck.use_cross_attn': False},
+    'cimf_off': {'model.neck.variant': 'fpn_sum'},
     'gcl_off': {'model.head.loss_gcl.loss_weight': 0.0},
     'separate_fine_weights_mixed_crops': {'model.refine.share_weights': False,
                                           'model.refine.train_crop': 'mixed',
@@ -168,7 +167,7 @@ def test_fine_text_keeps_the_expression_after_the_template(tiny_cfg):
     model = _build(tiny_cfg)
     expression = 'the small red building on the left of the long road'  # 11 tokens
     box = torch.tensor([[0.1, 0.1, 0.3, 0.4]])
-    (fine_text, ) = model._fine_texts([expression], box)
+    (fine_text, ) = model.fine_texts([expression], box)
     assert fine_text.endswith(expression) and len(fine_text) > len(expression)
     captured = {}
     tokenize = model.text_encoder.tokenize
@@ -234,7 +233,7 @@ def test_second_fine_pass_crops_around_the_first_fine_contour(tiny_cfg, make_bat
         one = model.decode(x, texts)
         model.refine_cfg['test_passes'] = 2
         two = model.decode(x, texts)
-    first_box = model._decoded_boxes(model.head, one['tokens'], one['coords']) * norm
+    first_box = model.coder.rect(one['tokens'], one['coords']) * norm
     expected = expand_boxes(first_box, torch.tensor([[hp, wp]] * b, dtype=torch.float32),
                             model.refine_cfg['margin'], model.refine_cfg['min_size']) / norm
     assert torch.allclose(two['crop_boxes'], expected, atol=1e-5)

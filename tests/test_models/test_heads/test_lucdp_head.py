@@ -55,7 +55,7 @@ def test_cached_and_uncached_decoding_agree(mm_scope, seq_format):
     assert torch.allclose(a['coords'], b['coords'], atol=1e-10)
     assert torch.allclose(a['scores'], b['scores'], atol=1e-10)
     # the cache is the default
-    assert head.use_cache
+    assert head.test_cfg['use_cache']
     c = head.predict(mem, pad)
     assert torch.equal(c['tokens'], a['tokens'])
 
@@ -86,7 +86,7 @@ def _check_constraints(tokens, coords, max_len, min_vertices, n_prefix=0):
 
 @pytest.mark.parametrize('bias', [TOKEN_END, TOKEN_SEP, TOKEN_COORD, TOKEN_HOLE])
 def test_decoding_constraints(mm_scope, bias):
-    head = _head(mm_scope, max_len=14, min_vertices=5).eval()
+    head = _head(mm_scope, max_len=14, test_cfg=dict(min_vertices=5)).eval()
     with torch.no_grad():  # push the untrained head towards one class
         head.cls_branch.weight.mul_(0.01)
         head.cls_branch.bias.fill_(-50.0)
@@ -161,7 +161,9 @@ def test_losses_finite_and_coarse_box(mm_scope):
     single = head.loss_sequence(logits[:1], xy[:1], tokens[:1], coords[:1])
     assert torch.allclose(only0['loss_l1'], single['loss_l1'], atol=1e-6)
     # the box of a perfect teacher-forced contour is the mask's box (outer ring only)
-    boxes = head.boxes_from_outputs(coords[:, 1:], tokens)
+    from recs4r_mm.models.task_modules import ContourSequenceCoder
+    rect = ContourSequenceCoder().rect
+    boxes = rect(tokens[:, 1:], coords[:, 1:])
     assert torch.allclose(boxes[0], torch.tensor([6, 4, 28, 20]) / 32.0, atol=1e-6)
     ring_box = sequence_to_box(tokens[1], coords[1], (32, 32)) / 32.0  # Rect of the contour
     assert torch.allclose(boxes[1], torch.from_numpy(ring_box).float(), atol=1e-6)
@@ -172,7 +174,7 @@ def test_losses_finite_and_coarse_box(mm_scope):
     gcl = head.loss_gcl_by_outputs(xy, tokens, gt)['loss_gcl']
     assert gcl > gcl_perfect
     total = sum(v for k, v in losses.items() if 'loss' in k) + gcl + sum(
-        head.loss_coarse(head.boxes_from_outputs(xy, tokens), boxes).values())
+        head.loss_coarse(rect(tokens[:, 1:], xy), boxes).values())
     total.backward()
     assert mem.grad.abs().sum() > 0
     for name, p in head.named_parameters():
@@ -189,7 +191,7 @@ def test_self_feed_replaces_inputs_with_own_predictions(mm_scope):
     (tokens, coords), _ = _targets()
     mem = torch.randn(2, 10, 16)
     in_tokens, in_coords = tokens[:, :-1], coords[:, :-1]
-    head = _head(mm_scope, self_feed_prob=1.0).train()
+    head = _head(mm_scope, train_cfg=dict(self_feed_prob=1.0)).train()
     fed = head.self_feed(mem, None, in_tokens, in_coords)
     _, own = head(mem, None, in_tokens, in_coords)
     assert torch.equal(fed[:, 0], in_coords[:, 0])
@@ -206,7 +208,12 @@ def test_self_feed_replaces_inputs_with_own_predictions(mm_scope):
     plain, _ = head(mem, None, in_tokens, in_coords)
     assert torch.allclose(head.forward_train(mem, None, tokens, coords)[0], plain, atol=1e-6)
     with pytest.raises(ValueError, match='self_feed_prob'):
-        _head(mm_scope, self_feed_prob=1.5)
+        _head(mm_scope, train_cfg=dict(self_feed_prob=1.5))
+    # the old top-level names say where they went
+    with pytest.raises(ValueError, match='self_feed_prob moved to head.train_cfg'):
+        _head(mm_scope, self_feed_prob=0.5)
+    with pytest.raises(ValueError, match='use_cache moved to head.test_cfg'):
+        _head(mm_scope, use_cache=False)
 
 
 def test_pointer_mode_and_memory_position_code(mm_scope):

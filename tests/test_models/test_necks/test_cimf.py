@@ -94,9 +94,7 @@ def test_pixel_word_gating_multiplies_the_attended_text_into_the_map():
 
 
 def test_sum_mode_is_fpn_style():
-    neck = CIMF(IN_CH, cm_channels=6, working_level=1, fusion_mode='sum',
-                use_scale_weights=False, use_text_gate=False, use_cross_attn=False,
-                text_channels=24)
+    neck = CIMF(IN_CH, cm_channels=6, working_level=1, variant='fpn_sum', text_channels=24)
     neck.init_weights()
     feats = _feats()
     out = neck(feats)[0]
@@ -118,8 +116,10 @@ def test_multi_level_output_and_errors():
                                        (2, 16, 2, 2), (2, 16, 1, 1)]
     with pytest.raises(ValueError, match='out_channels'):
         CIMF(IN_CH, out_mode='multi')
-    with pytest.raises(ValueError, match='fusion_mode'):
-        CIMF(IN_CH, fusion_mode='max')
+    with pytest.raises(ValueError, match='variant'):
+        CIMF(IN_CH, variant='max')
+    with pytest.raises(ValueError, match="variant='fpn_sum'"):  # the old switches
+        CIMF(IN_CH, fusion_mode='sum', use_cross_attn=False)
     with pytest.raises(ValueError, match='working_level'):
         CIMF(IN_CH, working_level=4)
     with pytest.raises(ValueError, match='expects 4 input levels'):

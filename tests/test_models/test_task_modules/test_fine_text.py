@@ -1,7 +1,7 @@
 """Fine-stage text template."""
 import pytest
 
-from recs4r_mm.models.detectors import FineTextTemplate
+from recs4r_mm.models.task_modules import FineTextTemplate
 
 
 def test_template_words():

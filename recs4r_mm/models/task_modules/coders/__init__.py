@@ -1,0 +1,3 @@
+from .contour_sequence_coder import ContourSequenceCoder
+
+__all__ = ['ContourSequenceCoder']
