@@ -1,6 +1,7 @@
 """Refer to an object in one image and draw the result.
 
-    python demo/image_demo.py IMG "the red building left of the road" CONFIG CHECKPOINT --out-dir out/
+    python demo/image_demo.py IMG "the red building left of the road" CONFIG CHECKPOINT \
+        --out-dir out/
 
 Writes ``out/vis/<img>_0.png`` (mask overlay, box, numbered contour vertices, the expression) and
 ``out/preds/<img>_0.json`` (polygons, box, score). Bad input prints one line and exits with 1.
@@ -41,7 +42,8 @@ def main():
         sys.exit('error: ' + ' '.join(str(err).split()))  # one line
     pred = result['predictions'][0]
     x1, y1, x2, y2 = pred['bbox']
-    print(f'"{args.text}": box [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}], score {pred["score"]:.3f}, '
+    print(f'"{args.text}": box [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}], '
+          f'score {pred["score"]:.3f}, '
           f'{sum(len(p["outer"]) for p in pred["polygons"])} vertices in {len(pred["polygons"])} '
           f'part(s); wrote {args.out_dir}/vis and {args.out_dir}/preds')
 

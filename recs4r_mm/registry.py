@@ -9,8 +9,7 @@ GradientConsistencyLoss) are also registered into mmseg's and mmpretrain's ``MOD
 :func:`register_into_toolboxes`, which ``recs4r_mm/__init__.py`` calls once, so they resolve under
 ``default_scope='mmseg'`` / ``'mmpretrain'`` as well.
 """
-from mmdet.registry import (DATASETS, HOOKS, METRICS, MODELS, TASK_UTILS, TRANSFORMS,
-                            VISUALIZERS)
+from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS, TASK_UTILS, TRANSFORMS, VISUALIZERS
 
 __all__ = [
     'DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'TASK_UTILS', 'TRANSFORMS', 'VISUALIZERS',

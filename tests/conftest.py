@@ -46,7 +46,8 @@ log_processor = dict(window_size=1)
 
 @pytest.fixture(scope='session')
 def trained_tiny_synthetic(tiny_synthetic_config):
-    """One epoch of ``tools/train.py`` on the shrunk config: ``(root, cfg, work_dir, train_log)``."""
+    """One epoch of ``tools/train.py`` on the shrunk config:
+    ``(root, cfg, work_dir, train_log)``."""
     root, cfg = tiny_synthetic_config
     work = root / 'work'
     log = run_tool(['tools/train.py', str(cfg), '--work-dir', str(work)], cwd=root)

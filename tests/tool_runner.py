@@ -21,5 +21,3 @@ def run_tool(args, cwd, timeout=300, env=None):
     if proc.returncode != 0:
         pytest.fail(f'{" ".join(args)} exited {proc.returncode}:\n{output[-6000:]}')
     return output
-
-

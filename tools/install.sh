@@ -60,7 +60,7 @@ else
 fi
 
 # 3. the mm packages and the rest --------------------------------------------------------------
-log "installing the OpenMMLab packages, transformers, pycocotools, pytest"
+log "installing the OpenMMLab packages, transformers, pycocotools, pytest, the linters"
 "${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
 
 # 4. recs4r_mm ---------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ class RECSInferencer(BaseInferencer):
         pairs = []
         for image, text in zip(images, texts):
             if not isinstance(text, str) or not text.strip():
-                raise ValueError(f'empty referring expression for image {image if isinstance(image, str) else "array"}')
+                name = image if isinstance(image, str) else 'array'
+                raise ValueError(f'empty referring expression for image {name}')
             if isinstance(image, str):
                 if not osp.isfile(image):
                     raise FileNotFoundError(f'image {image} does not exist')

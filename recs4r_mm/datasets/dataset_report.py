@@ -685,10 +685,10 @@ def format_report(report: Dict) -> str:
             lines.append(f'  contour budget: num_vertices={bud["num_vertices"]}, max_len='
                          f'{bud["max_len"]}, prefix {bud["prefix_len"]} -> at most '
                          f'{bud["max_contours"]} contours; masks encoded at HxW {sizes}')
-            lines.append('    parts: ' + ' | '.join(f'{k}: {v}'
-                                                   for k, v in bud['parts_hist'].items()))
-            lines.append('    holes: ' + ' | '.join(f'{k}: {v}'
-                                                   for k, v in bud['holes_hist'].items()))
+            lines.append('    parts: ' + ' | '.join(
+                f'{k}: {v}' for k, v in bud['parts_hist'].items()))
+            lines.append('    holes: ' + ' | '.join(
+                f'{k}: {v}' for k, v in bud['holes_hist'].items()))
             lines.append(f'    reduced: {bud["reduced"]} of {bud["targets"]} targets '
                          f'({bud["box_only"]} box-only not encoded, '
                          f'{bud["vanished_after_resize"]} vanished in resizing)')

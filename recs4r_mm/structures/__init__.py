@@ -2,8 +2,7 @@
 
 Pure numpy/torch/cv2; imports nothing else of recs4r_mm.
 """
-from .contour_budget import (BudgetRecord, BudgetStats, mask_iou, max_contours_for,
-                             select_contours)
+from .contour_budget import BudgetRecord, BudgetStats, mask_iou, max_contours_for, select_contours
 from .contour_sequence import (box_to_polygons, box_to_sequence, canonical_polygons,
                                mask_or_box_to_sequence, mask_to_sequence, pad_sequences,
                                polygons_to_sequence, resample_contour, sequence_to_box,
@@ -11,8 +10,8 @@ from .contour_sequence import (box_to_polygons, box_to_sequence, canonical_polyg
 from .contour_trace import edge_midpoints, mask_to_polygons, signed_area
 from .rasterize import polygons_to_box, polygons_to_mask
 from .sequence_budget import ContourBudget
-from .tokens import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_NAMES,
-                     TOKEN_SEP, TOKEN_START)
+from .tokens import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_NAMES, TOKEN_SEP,
+                     TOKEN_START)
 
 __all__ = [
     'TOKEN_COORD', 'TOKEN_SEP', 'TOKEN_START', 'TOKEN_END', 'TOKEN_HOLE', 'NUM_TOKEN_CLASSES',

@@ -48,6 +48,7 @@ def test_benchmark_cli_on_tiny_config(benchmark_tool, tmp_path, single_thread, c
 
 def test_cached_and_uncached_decoding_give_the_same_sequence(benchmark_tool, single_thread):
     from mmengine.config import Config
+
     from recs4r_mm.structures import TOKEN_COORD, TOKEN_END
     cfg = Config.fromfile(TINY_CONFIG)
     model, random_bert = benchmark_tool.build_model(cfg)

@@ -4,13 +4,11 @@ import os.path as osp
 
 import pytest
 from mmengine.registry import init_default_scope
+from recs_data_builders import (build_dior_rsvg, build_phrase_json, build_refcoco, build_refsegrs,
+                                build_rrsisd_txt, pipelines, rect_mask, write_mask)
 
 import recs4r_mm.datasets  # noqa: F401  (registers)
 from recs4r_mm.registry import DATASETS
-
-from recs_data_builders import (build_dior_rsvg, build_phrase_json, build_refcoco,
-                                build_refsegrs, build_rrsisd_txt, pipelines, rect_mask,
-                                write_mask)
 
 init_default_scope('mmdet')
 

@@ -3,8 +3,7 @@ import importlib.util
 import os.path as osp
 
 import cv2
-
-from recs_data_builders import build_phrase_json, build_dior_rsvg
+from recs_data_builders import build_dior_rsvg, build_phrase_json
 
 TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'misc', 'browse_dataset.py')
 

@@ -15,11 +15,10 @@ import re
 import pytest
 from mmengine import Config
 from mmengine.registry import init_default_scope
+from recs_data_builders import build_phrase_json, build_refer_splits, build_refsegrs
 
 import recs4r_mm.datasets  # noqa: F401  (registers)
 from recs4r_mm.registry import DATASETS
-
-from recs_data_builders import (build_phrase_json, build_refer_splits, build_refsegrs)
 
 init_default_scope('mmdet')
 

@@ -5,13 +5,12 @@ import os.path as osp
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
+from recs_data_builders import (H, W, build_dior_rsvg, build_phrase_json, build_refsegrs,
+                                build_rrsisd_rsfm, build_rrsisd_txt, pipelines)
 
 import recs4r_mm.datasets  # noqa: F401  (registers)
 from recs4r_mm.registry import DATASETS
 from recs4r_mm.structures import TOKEN_COORD, sequence_to_box
-
-from recs_data_builders import (H, W, build_dior_rsvg, build_phrase_json, build_refsegrs,
-                                build_rrsisd_rsfm, build_rrsisd_txt, pipelines)
 
 init_default_scope('mmdet')
 

@@ -2,11 +2,10 @@
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
+from recs_data_builders import H, W, build_refcoco, build_rrsisd_refer, pipelines
 
 import recs4r_mm.datasets  # noqa: F401  (registers)
 from recs4r_mm.registry import DATASETS
-
-from recs_data_builders import H, W, build_refcoco, build_rrsisd_refer, pipelines
 
 init_default_scope('mmdet')
 

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from recs4r_mm.datasets.synthetic import (CATEGORIES, OBJECT_COLORS, SHAPE_FAMILIES,
-                                          SPECIAL_TOKENS, basic_tokens, classify_mask,
-                                          generate_synthetic_refrs, render_preview)
+from recs4r_mm.datasets.synthetic import (CATEGORIES, OBJECT_COLORS, SHAPE_FAMILIES, SPECIAL_TOKENS,
+                                          basic_tokens, classify_mask, generate_synthetic_refrs,
+                                          render_preview)
 from recs4r_mm.datasets.synthetic.expressions import MAX_TOKENS
 from recs4r_mm.datasets.synthetic.ground import LAND_TONES, ROAD_TONE, TREE_TONE
 

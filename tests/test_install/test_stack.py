@@ -57,8 +57,8 @@ def test_swin_t_from_mmdet_runs_forward():
 
 
 def test_convnext_t_from_mmpretrain_runs_forward():
-    from mmpretrain.registry import MODELS
     from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
 
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         import mmpretrain.models  # noqa: F401
@@ -84,7 +84,8 @@ def test_convnext_t_resolves_from_an_mmdet_config():
 
 
 def test_tiny_bert_tokenizer_maps_words_offline(tmp_path):
-    """transformers 5.x mapped every word to [UNK] with a written vocab; the pinned 4.57 does not."""
+    """transformers 5.x mapped every word to [UNK] with a written vocab; the pinned 4.57 does
+    not."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'large', 'storage', 'tank']

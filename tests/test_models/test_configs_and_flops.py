@@ -65,6 +65,7 @@ def test_ablation_configs_match_the_paper_rows():
 def test_real_backbones_build_and_run(mm_scope, tiny_bert_cfg, backbone, single_thread):
     """Swin-T / ConvNeXt-T models build (random BERT, no pretrained download) and run."""
     import mmpretrain.models  # noqa: F401
+
     from recs4r_mm.registry import MODELS
     cfg = _load(osp.join(REPO, 'configs', f'recs4r_{backbone}_refdior.py'))
     cfg.model.backbone.init_cfg = None

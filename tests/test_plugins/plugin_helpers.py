@@ -93,9 +93,9 @@ SHAPES = [((64, 64), (64, 64)), ((80, 96), (64, 64))]
 
 def det_batch(num_classes: int = 3, seed: int = 0):
     """Raw mmdet batch (uint8 images + DetDataSamples with random boxes/masks/labels)."""
-    from mmengine.structures import InstanceData
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
+    from mmengine.structures import InstanceData
     rng = np.random.default_rng(seed)
     inputs, samples = [], []
     for ori, (h, w) in SHAPES:

@@ -9,7 +9,6 @@ import pytest
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-
 from plugin_helpers import build_in_scope
 
 from recs4r_mm.models.necks import CIMF

@@ -5,7 +5,6 @@ signatures of mmdet's FCNMaskHead and mmseg's decode heads, built from their reg
 import pytest
 import torch
 from mmengine.registry import DefaultScope
-
 from plugin_helpers import build_in_scope
 
 from recs4r_mm.models.losses import GradientConsistencyLoss

@@ -11,7 +11,6 @@ import mmdet
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-
 from plugin_helpers import (SHAPES, SMALL_CHANNELS, WIDTH, assert_finite_losses, assert_grads,
                             build_in_scope, det_batch, drop_keys, load_plugin_config,
                             shrink_mask_rcnn_heads, small_resnet)

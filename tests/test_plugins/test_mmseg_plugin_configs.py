@@ -11,10 +11,8 @@ import mmseg
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-
 from plugin_helpers import (SHAPES, SMALL_CHANNELS, WIDTH, assert_finite_losses, assert_grads,
-                            build_in_scope, drop_keys, load_plugin_config, seg_batch,
-                            small_resnet)
+                            build_in_scope, drop_keys, load_plugin_config, seg_batch, small_resnet)
 
 MMSEG_CONFIGS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs')
 NUM_CLASSES = 150  # ADE20K, kept: the output contract is checked with the real class count
@@ -76,8 +74,8 @@ def test_cimf_sem_fpn_config():
     losses = _losses(model)
     assert {'decode.loss_ce', 'decode.acc_seg'} <= set(losses)
     feats = _backward_and_predict(model, losses)
-    assert [tuple(f.shape) for f in feats] == [(2, WIDTH, 64 // s, 64 // s)
-                                              for s in (4, 8, 16, 32)]
+    assert [tuple(f.shape) for f in feats] == [
+        (2, WIDTH, 64 // s, 64 // s) for s in (4, 8, 16, 32)]
     assert_grads(model.neck, 'neck')
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from fragmented_masks import PART_COUNTS, blob_mask
 
-from recs4r_mm.structures import (TOKEN_COORD, TOKEN_HOLE, TOKEN_SEP, BudgetRecord,
-                                  BudgetStats, ContourBudget, mask_iou, max_contours_for,
-                                  polygons_to_sequence, select_contours, sequence_to_mask)
+from recs4r_mm.structures import (TOKEN_COORD, TOKEN_HOLE, TOKEN_SEP, BudgetRecord, BudgetStats,
+                                  ContourBudget, mask_iou, max_contours_for, polygons_to_sequence,
+                                  select_contours, sequence_to_mask)
 
 
 def square(x, y, s):

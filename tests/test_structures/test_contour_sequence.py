@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE,
-                                  TOKEN_SEP, TOKEN_START, box_to_sequence, mask_or_box_to_sequence,
+from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP,
+                                  TOKEN_START, box_to_sequence, mask_or_box_to_sequence,
                                   mask_to_polygons, mask_to_sequence, pad_sequences,
                                   polygons_to_box, polygons_to_mask, polygons_to_sequence,
                                   resample_contour, sequence_to_box, sequence_to_mask,

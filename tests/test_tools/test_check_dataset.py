@@ -8,16 +8,15 @@ import sys
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
-
 from tool_runner import REPO
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', 'test_datasets'))
 from recs_data_builders import (H, W, build_dior_rsvg, build_phrase_json,  # noqa: E402
-                                build_refcoco, build_refsegrs, build_rrsisd_refer,
-                                build_rrsisd_txt, rect_mask, write_image, write_mask)
+                                build_refcoco, build_refsegrs, build_rrsisd_refer, build_rrsisd_txt,
+                                rect_mask, write_image, write_mask)
 
 from recs4r_mm.datasets.dataset_report import (build_token_counter, check_config,  # noqa: E402
-                                               classify_box, histogram, format_report)
+                                               classify_box, format_report, histogram)
 from recs4r_mm.utils import load_tool_config  # noqa: E402
 
 VOCAB = osp.join(REPO, 'configs', '_base_', 'models', 'recs4r_tiny_vocab.txt')
@@ -114,8 +113,8 @@ def test_phrase_json_budget_and_text(tmp_path):
     sk = rep['skipped']
     assert sk['by_reason'] == {'bbox outside the image': 1, 'empty or degenerate mask': 2,
                                'empty expression': 1}
-    assert sk['examples']['empty or degenerate mask'] == ['images/00002.jpg (ref 00002)',
-                                                         'images/00005.jpg (ref 00005)']
+    assert sk['examples']['empty or degenerate mask'] == [
+        'images/00002.jpg (ref 00002)', 'images/00005.jpg (ref 00005)']
     assert sk['examples']['bbox outside the image'] == ['images/00003.jpg (ref 00003)']
     assert sk['examples']['empty expression'] == ['images/00004.jpg (ref 00004)']
     assert rep['load_errors']['count'] == 0 and rep['size_mismatch']['count'] == 0

@@ -1,4 +1,5 @@
-"""The standard tools end to end: train writes a checkpoint, --resume continues it, test evaluates."""
+"""The standard tools end to end: train writes a checkpoint, --resume continues it, test
+evaluates."""
 import glob
 import json
 import math
@@ -47,7 +48,8 @@ def test_train_resume_test_round_trip(trained_tiny_synthetic):
 
 
 def test_two_process_cpu_training_through_dist_train_sh(tiny_synthetic_config):
-    """dist_train.sh runs 2 processes over torch.distributed (gloo on CPU) and saves a checkpoint."""
+    """dist_train.sh runs 2 processes over torch.distributed (gloo on CPU) and saves a
+    checkpoint."""
     root, cfg = tiny_synthetic_config
     work = root / 'work_dist'
     log = run_tool(['tools/dist_train.sh', str(cfg), '2', '--work-dir', str(work),

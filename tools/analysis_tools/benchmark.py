@@ -24,8 +24,8 @@ Reported:
     decode the same sequence.
 
 By default every decoding (in the inference phase too) is forced to emit exactly
-``sequence_coder.num_vertices`` vertices + END per stage: a model with random weights would otherwise
-stop after 3 vertices. ``--natural-length`` lets a trained checkpoint stop where it wants.
+``sequence_coder.num_vertices`` vertices + END per stage: a model with random weights would
+otherwise stop after 3 vertices. ``--natural-length`` lets a trained checkpoint stop where it wants.
 """
 import argparse
 import json

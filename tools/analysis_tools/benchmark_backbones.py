@@ -74,7 +74,6 @@ def bench_backbones(args, device):
             results[name]['train_step_seconds'] = time_call(fwd_bwd, device, runs=args.runs)
             line += f', {results[name]["train_step_seconds"]:7.3f} s / forward+backward'
         print(f'{line} @ {args.size}x{args.size} ({params:.1f} M params)', flush=True)
-        del model
     if 'vmamba-t' in results:
         ref = results['vmamba-t']['seconds']
         for name, r in results.items():
@@ -90,8 +89,7 @@ def bench_backbones(args, device):
 
 def bench_scan(args, device):
     from recs4r_mm.models.layers.selective_scan import (default_dispatcher, selective_scan,
-                                                        selective_scan_ref,
-                                                        selective_scan_torch)
+                                                        selective_scan_ref, selective_scan_torch)
     K, D, N, L = 4, args.scan_channels, 1, args.scan_len
     g = torch.Generator().manual_seed(0)
     base = dict(

@@ -14,7 +14,6 @@ box tokens + polygon); ``rce_off`` (single stage: no crop, no fine pass, no L_co
 With ``--parallel`` the runs share the machine (each gets ``--threads`` intra-op threads).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import subprocess

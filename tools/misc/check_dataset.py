@@ -49,8 +49,7 @@ def main(argv=None) -> int:
     from mmengine.utils import import_modules_from_strings
 
     import recs4r_mm  # noqa: F401  (registers our modules)
-    from recs4r_mm.datasets.dataset_report import (check_config, format_report,
-                                                   write_json_atomic)
+    from recs4r_mm.datasets.dataset_report import check_config, format_report, write_json_atomic
     from recs4r_mm.utils import load_tool_config
 
     MMLogger.get_instance('check_dataset', log_level='INFO')

@@ -10,8 +10,8 @@ from .preview import render_preview
 from .scene import Scene, SceneObject, make_scene
 from .shapes import CATEGORIES, FAMILY_CATEGORIES, draw_shape
 from .vocab import SPECIAL_TOKENS, vocab_tokens, write_vocab
-from .writer import (GENERATOR_VERSION, SPLITS, ensure_synthetic_refrs,
-                     generate_synthetic_refrs, read_meta, split_counts)
+from .writer import (GENERATOR_VERSION, SPLITS, ensure_synthetic_refrs, generate_synthetic_refrs,
+                     read_meta, split_counts)
 
 __all__ = [
     'generate_synthetic_refrs', 'ensure_synthetic_refrs', 'read_meta', 'split_counts',

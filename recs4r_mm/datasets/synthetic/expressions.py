@@ -19,8 +19,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .lexicon import (COUNT_WORDS, EXTREMES, FRAMES, NOUNS, PLAIN_FRAME,
-                      POSITIONS, RELATIONS, SIZE_WORDS)
+from .lexicon import (COUNT_WORDS, EXTREMES, FRAMES, NOUNS, PLAIN_FRAME, POSITIONS, RELATIONS,
+                      SIZE_WORDS)
 from .shapes import CATEGORIES
 
 MAX_TOKENS = 18  # BERT basic tokens; the RefDIOR protocol truncates at 20 with [CLS]/[SEP]

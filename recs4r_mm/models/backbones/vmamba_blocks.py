@@ -19,8 +19,8 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor
 

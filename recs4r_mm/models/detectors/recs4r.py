@@ -47,8 +47,8 @@ MOVED = {
     'contour_budget': 'model.sequence_coder.budget',
 }
 MOVED_REFINE = {'enable': 'model.refine=None (single stage, RCE off)'}
-MOVED_TEST_CFG = {k: f'model.head.test_cfg.{k}' for k in ('use_cache', 'max_len',
-                                                         'min_vertices')}
+MOVED_TEST_CFG = {
+    k: f'model.head.test_cfg.{k}' for k in ('use_cache', 'max_len', 'min_vertices')}
 
 
 class StageModules(NamedTuple):

@@ -1,7 +1,6 @@
 """Auxiliary dense grounding head (not part of the paper, off by default)."""
 from typing import Optional
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule

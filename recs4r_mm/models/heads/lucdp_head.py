@@ -18,8 +18,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from recs4r_mm.registry import MODELS
-from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE,
-                                  TOKEN_SEP, TOKEN_START)
+from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP,
+                                  TOKEN_START)
 from ..layers.attention import KVCache
 from ..layers.coord_embedding import CoordGridEmbedding
 from ..layers.pointer_regression import PointerRegression
@@ -234,14 +234,19 @@ class LUCDPHead(BaseModule):
             tuple: class logits (B, T, K) and coordinates (B, T, 2) in [0, 1].
         """
         ctx = self.memory_context(memory, memory_hw, pointer_prior)
-        x = self.embed(in_tokens, in_coords)
+        x = self._decode_causal(in_tokens, in_coords, memory, memory_padding_mask, ctx)
+        return self.cls_branch(x), self.regress(x, ctx)
+
+    def _decode_causal(self, tokens: Tensor, coords: Tensor, memory: Tensor,
+                       mask: Optional[Tensor], ctx: dict) -> Tensor:
+        """Decoder states (B, T, C) of a whole input sequence under the causal mask."""
+        x = self.embed(tokens, coords)
         t = x.shape[1]
         causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
         for layer in self.layers:
-            x = layer(x, memory, causal_mask=causal, memory_padding_mask=memory_padding_mask,
+            x = layer(x, memory, causal_mask=causal, memory_padding_mask=mask,
                       memory_pos=ctx['pos'])
-        x = self.norm(x)
-        return self.cls_branch(x), self.regress(x, ctx)
+        return self.norm(x)
 
     def forward_train(self, memory: Tensor, memory_padding_mask: Optional[Tensor],
                       tokens: Tensor, coords: Tensor,
@@ -386,13 +391,7 @@ class LUCDPHead(BaseModule):
 
     def _step_full(self, tokens: Tensor, coords: Tensor, memory: Tensor,
                    mask: Optional[Tensor], ctx: dict) -> Tensor:
-        x = self.embed(tokens, coords)
-        t = x.shape[1]
-        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-        for layer in self.layers:
-            x = layer(x, memory, causal_mask=causal, memory_padding_mask=mask,
-                      memory_pos=ctx['pos'])
-        return self.norm(x)[:, -1:]
+        return self._decode_causal(tokens, coords, memory, mask, ctx)[:, -1:]
 
     @torch.no_grad()
     def predict(self,

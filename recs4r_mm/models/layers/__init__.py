@@ -6,8 +6,7 @@ from .attention import KVCache, MultiheadAttention
 from .coord_embedding import CoordGridEmbedding
 from .positional_encoding import sine_positional_encoding_2d
 from .rce import RCE, soft_box_map
-from .roi_crop import (crop_and_resize, crop_to_image_coords, expand_boxes,
-                       image_to_crop_coords)
+from .roi_crop import crop_and_resize, crop_to_image_coords, expand_boxes, image_to_crop_coords
 from .soft_raster import ring_edges, soft_rasterize
 from .transformer_layers import FFN, TransformerDecoderLayer, TransformerEncoderLayer
 

@@ -5,8 +5,8 @@ from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
 from recs4r_mm.datasets.transforms import CleanText, ContourTarget
-from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_START,
-                                  sequence_to_box, sequence_to_mask)
+from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_START, sequence_to_box,
+                                  sequence_to_mask)
 
 
 def test_clean_text():

@@ -52,8 +52,8 @@ def test_full_tiny_config_on_64x64():
     assert 29.0e6 < n_params < 30.0e6  # ~30 M with the 0.77 M ImageNet head
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 64, 64))
-    assert [tuple(o.shape) for o in outs] == [(1, 96, 16, 16), (1, 192, 8, 8), (1, 384, 4, 4),
-                                             (1, 768, 2, 2)]
+    assert [tuple(o.shape) for o in outs] == [
+        (1, 96, 16, 16), (1, 192, 8, 8), (1, 384, 4, 4), (1, 768, 2, 2)]
 
 
 def test_cross_scan_merge_are_adjoint_reorderings():

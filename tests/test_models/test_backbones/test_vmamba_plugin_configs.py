@@ -1,7 +1,6 @@
 """Stock mmdet Mask R-CNN / mmseg UperNet configs with VMamba build and run in the toolboxes."""
 import os.path as osp
 
-import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -40,11 +39,11 @@ def test_mask_rcnn_config_builds_and_runs():
                                          scale_factor=(1., 1.), batch_input_shape=(64, 64)))
     with torch.no_grad():
         feats = model.backbone(x)
-        assert [tuple(f.shape) for f in feats] == [(1, 16, 16, 16), (1, 32, 8, 8), (1, 48, 4, 4),
-                                                  (1, 64, 2, 2)]
+        assert [tuple(f.shape) for f in feats] == [
+            (1, 16, 16, 16), (1, 32, 8, 8), (1, 48, 4, 4), (1, 64, 2, 2)]
         fpn = model.extract_feat(x)
-        assert [tuple(f.shape) for f in fpn] == [(1, 256, 16, 16), (1, 256, 8, 8),
-                                                (1, 256, 4, 4), (1, 256, 2, 2), (1, 256, 1, 1)]
+        assert [tuple(f.shape) for f in fpn] == [
+            (1, 256, 16, 16), (1, 256, 8, 8), (1, 256, 4, 4), (1, 256, 2, 2), (1, 256, 1, 1)]
         out = model(x, [sample], mode='tensor')  # RPN + RoI heads on the VMamba features
     assert all(torch.isfinite(t).all() for t in out if isinstance(t, torch.Tensor))
 
@@ -64,6 +63,6 @@ def test_upernet_config_builds_and_runs():
     with torch.no_grad():
         feats = model.extract_feat(x)
         logits = model(x, mode='tensor')
-    assert [tuple(f.shape) for f in feats] == [(1, 16, 16, 16), (1, 32, 8, 8), (1, 48, 4, 4),
-                                              (1, 64, 2, 2)]
+    assert [tuple(f.shape) for f in feats] == [
+        (1, 16, 16, 16), (1, 32, 8, 8), (1, 48, 4, 4), (1, 64, 2, 2)]
     assert tuple(logits.shape) == (1, 150, 16, 16) and torch.isfinite(logits).all()

@@ -102,6 +102,7 @@ def test_fragmented_mask_through_the_data_pipeline(tiny_cfg, tmp_path):
     """A 200-part mask file in the RefDIOR layout -> the config's train pipeline (plus
     ContourTarget at the real settings) -> data preprocessor -> RECS4R.loss."""
     from mmengine.dataset import pseudo_collate
+
     from recs4r_mm.registry import DATASETS
     root = tmp_path / 'refdior'
     for sub in ('images', 'masks', 'phrase_txts'):
@@ -132,8 +133,9 @@ def test_fragmented_mask_through_the_data_pipeline(tiny_cfg, tmp_path):
 
 
 def test_contour_target_step_fits_max_len():
-    from recs4r_mm.datasets.transforms import ContourTarget
     from mmdet.structures.mask import BitmapMasks
+
+    from recs4r_mm.datasets.transforms import ContourTarget
     m = blob_mask(60, holes=True)
     step = ContourTarget(num_vertices=64, max_len=80, prefix_len=3)
     out = step(dict(gt_masks=BitmapMasks(m[None], *m.shape),

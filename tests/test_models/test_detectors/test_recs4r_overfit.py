@@ -13,6 +13,7 @@ STEPS = 300
 
 def test_tiny_model_overfits_two_samples(tiny_cfg, make_batch):
     from recs4r_mm.registry import MODELS
+
     # fine crops from the (teacher-forced) coarse boxes, as at test time; the default
     # jittered-GT crops make every step see a new crop, which is slower to memorise
     tiny_cfg.model.refine.train_crop = 'coarse'

@@ -35,6 +35,7 @@ def test_loss_step_with_vmamba_backbone_on_cpu(tiny_cfg, make_batch):
 def test_vmamba_t_backbone_of_the_config_feeds_its_neck():
     """The full VMamba-T from the config produces what the config's CIMF expects."""
     from mmengine.config import Config
+
     from recs4r_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'recs4r_vmamba-t_refdior.py'))
     cfg.model.backbone.init_cfg = None  # no download

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from recs4r_mm.models.heads import (LUCDPHead, add_box_prefix, ring_ids_from_tokens,
-                                    split_box_prefix)
+from recs4r_mm.models.heads import LUCDPHead, add_box_prefix, ring_ids_from_tokens, split_box_prefix
 from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP, TOKEN_START,
                                   mask_to_sequence, pad_sequences, sequence_to_box,
                                   sequence_to_polygons)

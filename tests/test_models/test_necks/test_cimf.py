@@ -65,7 +65,6 @@ def test_text_gates_and_cross_attention():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
-
 def test_pixel_word_gating_multiplies_the_attended_text_into_the_map():
     """text_fusion='mul': f + a + f * W a (W = 0 gives 'add'); the product term is what
     lets a location match its own features against the words it attends to."""
@@ -129,10 +128,10 @@ def test_multi_level_output_and_errors():
 def test_replaces_fpn_in_mask_rcnn_with_gcl_mask_loss(mm_scope, single_thread):
     """Stock mmdet Mask R-CNN with CIMF instead of FPN and GCL as the mask loss."""
     import mmdet
-    from mmengine.config import Config
-    from mmengine.structures import InstanceData
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
+    from mmengine.config import Config
+    from mmengine.structures import InstanceData
 
     from recs4r_mm.registry import MODELS
     base = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_', 'models',
