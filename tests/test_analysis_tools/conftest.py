@@ -30,3 +30,8 @@ def analyze_logs_tool():
 @pytest.fixture(scope='session')
 def ablation_tool():
     return _load_tool('synthetic_ablation')
+
+
+@pytest.fixture(scope='session')
+def compare_tool():
+    return _load_tool('compare_predictions')

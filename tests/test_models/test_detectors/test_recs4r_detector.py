@@ -241,3 +241,20 @@ def test_second_fine_pass_crops_around_the_first_fine_contour(tiny_cfg, make_bat
     tiny_cfg.model.refine = dict(test_passes=0)
     with pytest.raises(ValueError, match='test_passes'):
         _build(tiny_cfg)
+
+
+@pytest.mark.parametrize('old,new', [
+    ({'model.num_vertices': 16}, 'model.sequence_coder.num_vertices'),
+    ({'model.with_holes': False}, 'model.sequence_coder.with_holes'),
+    ({'model.head.seq_format': 'box_polygon'}, 'model.sequence_coder.seq_format'),
+    ({'model.refine.enable': False}, 'model.refine=None'),
+    ({'model.test_cfg': dict(use_cache=False)}, 'model.head.test_cfg.use_cache'),
+    ({'model.head.input_coord_noise': 0.1}, 'head.train_cfg'),
+    ({'model.head.min_vertices': 5}, 'head.test_cfg'),
+    ({'model.neck.fusion_mode': 'sum'}, "variant='fpn_sum'"),
+])
+def test_old_option_names_fail_naming_the_new_ones(tiny_cfg, old, new):
+    tiny_cfg.merge_from_dict(old)
+    with pytest.raises(ValueError) as err:
+        _build(tiny_cfg)
+    assert new in str(err.value)
