@@ -68,7 +68,10 @@ class BaseReferringDataset(BaseDataset):
         mask_threshold (int): a mask-file pixel is object when its value is > this.
         **kwargs: :class:`mmengine.dataset.BaseDataset` arguments.
     """
-    METAINFO = dict(classes=('object', ), palette=[(220, 20, 60)])
+    # ``classes``: the one instance label (``bbox_label=0``) of every sample. ``category_names``:
+    # the dataset's object categories as expressions write them (subclasses fill it in; the
+    # fine-text template's default vocabulary, docs/design.md §3 "Fine text").
+    METAINFO = dict(classes=('object', ), palette=[(220, 20, 60)], category_names=())
     MASK_FILES = False  # subclasses whose masks are files set True
 
     def __init__(self,

@@ -21,6 +21,13 @@ from mmengine.fileio import get_local_path
 from recs4r_mm.registry import DATASETS
 from .base_referring import BaseReferringDataset, require_path
 
+#: DIOR's object categories (RefDIOR, DIOR-RSVG and RRSIS-D use them), as expressions write them.
+DIOR_CATEGORIES = ('airplane', 'airport', 'baseball field', 'basketball court', 'bridge',
+                   'chimney', 'dam', 'expressway service area', 'expressway toll station',
+                   'golf field', 'golf course', 'ground track field', 'harbor', 'overpass',
+                   'ship', 'stadium', 'storage tank', 'tennis court', 'train station', 'vehicle',
+                   'windmill')
+
 
 @DATASETS.register_module()
 class DIORRSVGDataset(BaseReferringDataset):
@@ -32,6 +39,7 @@ class DIORRSVGDataset(BaseReferringDataset):
         data_prefix (dict): ``dict(img_path='JPEGImages/', ann_path='Annotations/')``.
         xml_order (str): ``'sorted'`` (default) or ``'walk'``.
     """
+    METAINFO = dict(BaseReferringDataset.METAINFO, category_names=DIOR_CATEGORIES)
 
     def __init__(self, data_root: str = '', split: str = 'train', ann_file: str = '',
                  data_prefix=None, xml_order: str = 'sorted', **kwargs):

@@ -15,6 +15,7 @@ from typing import Dict, Iterable
 from mmengine.fileio import get_local_path
 
 from recs4r_mm.registry import DATASETS
+from .dior_rsvg import DIOR_CATEGORIES
 from .folder_base import IdFolderDataset
 
 
@@ -78,3 +79,4 @@ class PhraseJsonDataset(IdFolderDataset):
 @DATASETS.register_module()
 class RefDIORDataset(PhraseJsonDataset):
     """RefDIOR (phrase json, 800x800 DIOR images): ``PhraseJsonDataset`` under its own name."""
+    METAINFO = dict(PhraseJsonDataset.METAINFO, category_names=DIOR_CATEGORIES)

@@ -19,7 +19,22 @@ from mmengine.fileio import get_local_path
 
 from recs4r_mm.registry import DATASETS
 from .base_referring import BaseReferringDataset, require_path
+from .dior_rsvg import DIOR_CATEGORIES
 from .mask_io import unwrap_segmentation
+
+#: COCO's 80 object categories (RefCOCO, RefCOCO+, RefCOCOg), as expressions write them.
+COCO_CATEGORIES = (
+    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
+    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat',
+    'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
+    'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball',
+    'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
+    'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
+    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
+    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse',
+    'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
+    'toothbrush')
 
 
 def load_refs_pickle(path: str):
@@ -52,6 +67,7 @@ class ReferDataset(BaseReferringDataset):
         text_key (str): sentence field to use (``'raw'``; falls back to ``'sent'``).
         **kwargs: :class:`BaseReferringDataset` / mmengine ``BaseDataset`` arguments.
     """
+    METAINFO = dict(BaseReferringDataset.METAINFO, category_names=COCO_CATEGORIES)
 
     def __init__(self,
                  data_root: str = '',
@@ -151,7 +167,9 @@ class RRSISDDataset(ReferDataset):
 
     Quirks handled: ``segmentation`` is a list holding one RLE dict (unwrapped), ``bbox`` is
     x1y1x2y2 (``bbox_format='xyxy'``), the category key may be spelled ``categories_id``.
+    RRSIS-D is built on RSVGD (DIOR-RSVG) and keeps DIOR's categories.
     """
+    METAINFO = dict(ReferDataset.METAINFO, category_names=DIOR_CATEGORIES)
 
     def __init__(self,
                  data_root: str = '',

@@ -18,6 +18,11 @@ from mmengine.fileio import get_local_path
 from recs4r_mm.registry import DATASETS
 from .folder_base import IdFolderDataset
 
+#: RefSegRS's object categories, as expressions write them.
+REFSEGRS_CATEGORIES = ('road', 'vehicle', 'car', 'van', 'building', 'truck', 'trailer', 'bus',
+                       'road marking', 'bikeway', 'sidewalk', 'tree', 'low vegetation',
+                       'impervious surface')
+
 
 @DATASETS.register_module()
 class RefSegRSDataset(IdFolderDataset):
@@ -27,6 +32,7 @@ class RefSegRSDataset(IdFolderDataset):
     else ``phrase_txts/output_phrase_{split}.txt``; when neither exists the
     ``FileNotFoundError`` names both.
     """
+    METAINFO = dict(IdFolderDataset.METAINFO, category_names=REFSEGRS_CATEGORIES)
 
     def __init__(self, data_root: str = '', split: str = 'train', ann_file: str = '',
                  img_suffix: str = '.tif', mask_suffix: str = '.tif',

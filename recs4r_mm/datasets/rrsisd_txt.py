@@ -31,6 +31,7 @@ from typing import Dict, Iterable, List, Optional
 from mmengine.fileio import get_local_path
 
 from recs4r_mm.registry import DATASETS
+from .dior_rsvg import DIOR_CATEGORIES
 from .folder_base import IdFolderDataset
 
 #: split names of the RSFM-family layout: phrase_txts/output_phrase_{split}.txt
@@ -62,6 +63,8 @@ class RRSISDTxtDataset(IdFolderDataset):
             annotation files and None otherwise.
         **kwargs: see :class:`IdFolderDataset` and :class:`BaseReferringDataset`.
     """
+    # RRSIS-D is built on RSVGD (DIOR-RSVG) and keeps its categories
+    METAINFO = dict(IdFolderDataset.METAINFO, category_names=DIOR_CATEGORIES)
 
     def __init__(self, data_root: str = '', split: str = 'trainval_mbr', ann_file: str = '',
                  with_box: Optional[bool] = None, **kwargs):

@@ -1,7 +1,7 @@
 """The embedded synthetic referring dataset: generated on first use, read by the RefDIOR loader."""
 from recs4r_mm.registry import DATASETS
 from .phrase_json import PhraseJsonDataset
-from .synthetic import ensure_synthetic_refrs
+from .synthetic import CATEGORIES, ensure_synthetic_refrs
 
 
 @DATASETS.register_module()
@@ -16,6 +16,10 @@ class SyntheticRefRSDataset(PhraseJsonDataset):
             ``image_size``, ``seed``, ...). Several processes may build the dataset at once.
         **kwargs: :class:`PhraseJsonDataset` arguments.
     """
+    # The generator's categories (a sample's ``category`` spells them with '_': 'storage_tank').
+    # Not in FineTextTemplate's default vocabulary (DIOR, RefSegRS and COCO names only).
+    METAINFO = dict(PhraseJsonDataset.METAINFO,
+                    category_names=tuple(name.replace('_', ' ') for name in CATEGORIES))
 
     def __init__(self, data_root: str, split: str = 'train', generator: dict = None, **kwargs):
         ensure_synthetic_refrs(data_root, **(generator or {}))

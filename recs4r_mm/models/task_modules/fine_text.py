@@ -4,28 +4,35 @@ from typing import Optional, Sequence, Tuple
 
 from recs4r_mm.registry import TASK_UTILS
 
-# Class names of the supported datasets, written as people write them in expressions.
-DIOR_CLASSES = ('airplane', 'airport', 'baseball field', 'basketball court', 'bridge',
-                'chimney', 'dam', 'expressway service area', 'expressway toll station',
-                'golf field', 'golf course', 'ground track field', 'harbor', 'overpass', 'ship',
-                'stadium', 'storage tank', 'tennis court', 'train station', 'vehicle',
-                'windmill')
-REFSEGRS_CLASSES = ('road', 'vehicle', 'car', 'van', 'building', 'truck', 'trailer', 'bus',
-                    'road marking', 'bikeway', 'sidewalk', 'tree', 'low vegetation',
-                    'impervious surface')
-COCO_CLASSES = (
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
-    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat',
-    'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
-    'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball',
-    'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
-    'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
-    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
-    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse',
-    'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
-    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
-    'toothbrush')
-DEFAULT_CLASS_NAMES = tuple(dict.fromkeys(DIOR_CLASSES + REFSEGRS_CLASSES + COCO_CLASSES))
+#: Datasets whose ``METAINFO['category_names']`` make the default vocabulary: DIOR (RefDIOR,
+#: DIOR-RSVG, RRSIS-D), RefSegRS and COCO (the RefCOCO family). The synthetic set's categories
+#: are not in it (adding names changes the category word of some expressions).
+DEFAULT_VOCABULARY_DATASETS = ('RefDIORDataset', 'RefSegRSDataset', 'ReferDataset')
+
+# Names that lived here before the lists moved into the datasets' METAINFO.
+_MOVED = {
+    'DIOR_CLASSES': "recs4r_mm.datasets.RefDIORDataset.METAINFO['category_names']",
+    'REFSEGRS_CLASSES': "recs4r_mm.datasets.RefSegRSDataset.METAINFO['category_names']",
+    'COCO_CLASSES': "recs4r_mm.datasets.ReferDataset.METAINFO['category_names']",
+    'DEFAULT_CLASS_NAMES': 'default_class_names()',
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        raise AttributeError(f'{__name__}.{name} moved: use {_MOVED[name]}')
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def default_class_names() -> Tuple[str, ...]:
+    """The union of the category names of :data:`DEFAULT_VOCABULARY_DATASETS` (first seen
+    first), read from their ``METAINFO['category_names']``."""
+    import recs4r_mm.datasets as datasets  # lazy: models do not import datasets at load time
+    names = []
+    for ds in DEFAULT_VOCABULARY_DATASETS:
+        names += getattr(datasets, ds).METAINFO['category_names']
+    return tuple(dict.fromkeys(names))
+
 
 # Words that end the head noun phrase, and modifiers skipped when looking for the head noun.
 _PHRASE_BREAK = {
@@ -55,7 +62,9 @@ class FineTextTemplate:
 
     Args:
         template (str): Uses ``{size}``, ``{category}``, ``{position}``.
-        class_names (Sequence[str]): Names matched in the expression.
+        class_names (Sequence[str], optional): Names matched in the expression. Defaults to
+            :func:`default_class_names` (DIOR, RefSegRS and COCO categories, from the
+            datasets' ``METAINFO``); a config sets ``refine.text_template.class_names``.
         size_thresholds (Sequence[float]): Upper bounds of relative area for the words in
             ``size_words`` (one more word than thresholds).
         size_words (Sequence[str]): Size words.
@@ -76,7 +85,7 @@ class FineTextTemplate:
         if len(size_words) != len(size_thresholds) + 1:
             raise ValueError('FineTextTemplate: need one more size word than thresholds')
         self.template = template
-        names = DEFAULT_CLASS_NAMES if class_names is None else tuple(class_names)
+        names = default_class_names() if class_names is None else tuple(class_names)
         self.class_names = sorted({n.lower().strip() for n in names}, key=len, reverse=True)
         self.size_thresholds = tuple(size_thresholds)
         self.size_words = tuple(size_words)
