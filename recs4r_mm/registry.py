@@ -8,6 +8,8 @@ The modules meant to be dropped into other toolboxes (the VMamba backbone, the C
 GradientConsistencyLoss) are also registered into mmseg's and mmpretrain's ``MODELS`` by
 :func:`register_into_toolboxes`, which ``recs4r_mm/__init__.py`` calls once, so they resolve under
 ``default_scope='mmseg'`` / ``'mmpretrain'`` as well.
+
+No paper part; docs/plugins.md.
 """
 from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS, TASK_UTILS, TRANSFORMS, VISUALIZERS
 

@@ -1,5 +1,8 @@
 """Single-image (or batched) referring inference in mmengine's BaseInferencer style.
 
+No paper part: runs RECS4R (CVPR 2026, Overall Architecture) end to end; box = Rect(P_f),
+mask = Fill(P_f) (docs/design.md §4). Usage: docs/get_started.md §4 "Demo", demo/README.md.
+
     >>> from recs4r_mm.apis import RECSInferencer
     >>> infer = RECSInferencer(model='configs/recs4r_tiny_synthetic.py', weights='best.pth')
     >>> out = infer('scene.png', 'the large storage tank on the left', out_dir='out/')

@@ -1,4 +1,8 @@
-"""RECS datasets (one sample per image, expression, target) and their pipeline steps."""
+"""RECS datasets (one sample per image, expression, target) and their pipeline steps.
+
+No paper part: the data side of RECS4R (CVPR 2026); formats in docs/datasets.md "Formats",
+the sample layout in docs/design.md §1.
+"""
 from .base_referring import BaseReferringDataset
 from .dior_rsvg import DIORRSVGDataset
 from .folder_base import IdFolderDataset

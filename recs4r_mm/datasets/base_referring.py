@@ -12,6 +12,8 @@ A ref record is a dict with
     ``sentences`` (list of ``(sent_id, text)``),
     ``extra_info`` (dict, optional: more per-ref keys copied into each sample, e.g. a
     ``shape_family`` that the metric can break scores down by).
+
+No paper part; docs/datasets.md (top, "Bad input", "Common options") and docs/design.md §1.
 """
 import logging
 import os.path as osp

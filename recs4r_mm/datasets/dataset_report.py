@@ -23,6 +23,9 @@ split's own ``Resize`` step (the first pipeline step whose name ends with ``Resi
 as the training pipeline does before packing. Test pipelines resize the image only; their masks
 are measured at the size training would encode them. Box-only targets are not encoded (the model
 trains on their box contour).
+
+No paper part; usage: docs/get_started.md §5 "Checking a dataset before training"; the budget rule:
+docs/design.md §6 "Fragmented targets".
 """
 import copy
 import json

@@ -10,6 +10,8 @@ The indices count objects over the XML files in order, objects in file order. Th
 loader walks the folder in file-system order; we sort the file names (DIOR's are zero-padded
 numbers, so this is the natural order) — ``xml_order='walk'`` reproduces ``os.walk``.
 Samples are ``box_only``: they train on the box's 4-corner contour and are scored on VG only.
+
+No paper part; docs/datasets.md, section "DIOR-RSVG (boxes only)".
 """
 import os
 import os.path as osp

@@ -1,4 +1,7 @@
-"""Shared base of the id-keyed folder formats (``images/<id>.jpg``, ``masks/<id>.png``)."""
+"""Shared base of the id-keyed folder formats (``images/<id>.jpg``, ``masks/<id>.png``).
+
+No paper part; the id-folder layouts: docs/datasets.md "Formats".
+"""
 import os.path as osp
 from typing import Optional, Sequence
 

@@ -4,6 +4,8 @@ A mask annotation is one of: COCO polygons ``[[x1, y1, x2, y2, ...], ...]``; an 
 (``counts`` compressed str/bytes or uncompressed list); RRSIS-D's *list holding RLE dict(s)*
 (unwrapped here: mmdet's polygon path would silently turn it into an empty mask); or a mask
 file path (PNG/TIF/...; a pixel is object when its value is > ``threshold``, max over channels).
+
+No paper part; which dataset uses which kind: docs/datasets.md "Formats".
 """
 from typing import Optional, Tuple
 

@@ -8,6 +8,8 @@ Layout::
         {"00007": {"bbox": [x1, y1, x2, y2], "sentences": ["...", ...]}, ...}
 
 One key = one referred object; every sentence is its own evaluation sample.
+
+No paper part; docs/datasets.md, section "RefDIOR (the RECS4R framework's "phrase json")".
 """
 import json
 from typing import Dict, Iterable

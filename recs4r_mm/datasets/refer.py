@@ -9,6 +9,9 @@ Layout (``data_root`` relative)::
 
 Each ref has ``ref_id``, ``ann_id``, ``image_id``, ``split`` and ``sentences`` (dicts with ``raw``
 / ``sent`` and ``sent_id``).
+
+No paper part; docs/datasets.md, sections "RefCOCO / RefCOCO+ / RefCOCOg (refer layout)" and
+"RRSIS-D, refer layout".
 """
 import json
 import os.path as osp

@@ -9,6 +9,8 @@ Layout (``data_root`` relative)::
 
 No boxes are stored: the box is the mask's bounding rectangle (computed when the mask is
 loaded, or at init with ``validate_masks=True``).
+
+No paper part; docs/datasets.md, section "RefSegRS".
 """
 from collections import OrderedDict
 from typing import Dict, Iterable

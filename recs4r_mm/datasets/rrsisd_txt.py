@@ -1,5 +1,8 @@
 """RRSIS-D in its txt layouts: the RECS4R framework's RECS variant and the RSFM family's.
 
+No paper part; docs/datasets.md, sections "RRSIS-D, RECS framework layout" and "RRSIS-D,
+RSFM-family layout".
+
 Layout (``data_root`` relative)::
 
     images/<id>.jpg

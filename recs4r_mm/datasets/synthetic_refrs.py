@@ -1,4 +1,8 @@
-"""The embedded synthetic referring dataset: generated on first use, read by the RefDIOR loader."""
+"""The embedded synthetic referring dataset: generated on first use, read by the RefDIOR loader.
+
+No paper part; docs/datasets.md "Synthetic remote-sensing set"; the generator:
+docs/synthetic_data.md.
+"""
 from recs4r_mm.registry import DATASETS
 from .phrase_json import PhraseJsonDataset
 from .synthetic import CATEGORIES, ensure_synthetic_refrs

@@ -1,4 +1,7 @@
-"""RECS4R models, one subpackage per registry role (mmyolo style)."""
+"""RECS4R models, one subpackage per registry role (mmyolo style).
+
+RECS4R (CVPR 2026); the modules in the order of the data flow: docs/design.md "At a glance".
+"""
 from .backbones import VMamba
 from .detectors import RECS4R
 from .encoders import BertTextEncoder, MultimodalFusionEncoder

@@ -1,6 +1,8 @@
 """Contour <-> sequence <-> polygons <-> mask/box: the one place that knows the sequence format.
 
 Pure numpy/torch/cv2; imports nothing else of recs4r_mm.
+
+RECS4R (CVPR 2026), Key Design 1: Box = Rect(P), Mask = Fill(P); docs/design.md §4, §6.
 """
 from .contour_budget import BudgetRecord, BudgetStats, mask_iou, max_contours_for, select_contours
 from .contour_sequence import (box_to_polygons, box_to_sequence, canonical_polygons,

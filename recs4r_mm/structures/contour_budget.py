@@ -24,6 +24,9 @@ The rule (:func:`select_contours`):
 What was lost is recorded in a :class:`BudgetRecord` (contours kept/dropped, the area dropped and,
 when measured, the IoU between the mask and the Fill of the encoded sequence);
 :class:`BudgetStats` sums records over a run.
+
+Not in the paper (ours: real masks exceed the decoder's token budget); docs/design.md §6
+"Fragmented targets".
 """
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple

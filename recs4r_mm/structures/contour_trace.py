@@ -15,6 +15,8 @@ the right of the direction of travel, positive shoelace area); hole contours run
 (negative area), so the winding number is non-zero exactly on the object. Parts are the mask's
 8-connected components (a diagonal road stays one part); holes are the 4-connected background
 regions enclosed by a part.
+
+The GT side of LUCDP (RECS4R, CVPR 2026, Key Design 1); docs/design.md §6 (canonical form).
 """
 from typing import Dict, List
 

@@ -3,6 +3,8 @@
 Fill samples pixel centres: pixel ``(r, c)`` (covering ``[c, c+1] x [r, r+1]``) is inside a
 contour when its centre ``(c + 0.5, r + 0.5)`` is (even-odd rule, half-open scanline crossings),
 so a contour traced along pixel edges fills back to exactly its mask, at any output size.
+
+RECS4R (CVPR 2026), Key Design 1: Mask = Fill(P), Box = Rect(P); docs/design.md §4.
 """
 from typing import Dict, List, Tuple
 

@@ -1,5 +1,8 @@
 """Encoding masks into target sequences that always fit the decoder (the budget rule of
-:mod:`.contour_budget` applied, and what it did recorded)."""
+:mod:`.contour_budget` applied, and what it did recorded).
+
+Not in the paper; docs/design.md §6 "Fragmented targets".
+"""
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np

@@ -2,6 +2,9 @@
 
 A sequence for one target is ``tokens: int64 (T,)`` + ``coords: float32 (T, 2)`` with layout
 ``START, part-1 vertices, [HOLE, hole vertices]*, SEP, part-2 vertices, ..., END``.
+
+The classes of L_cls (RECS4R, CVPR 2026, Loss & Training) plus HOLE (ours, docs/design.md §8
+"holes").
 """
 TOKEN_COORD = 0  # a vertex; coords hold its normalised (x, y)
 TOKEN_SEP = 1  # separator between two parts (connected components)

@@ -1,3 +1,5 @@
+"""Tool and runtime helpers (no paper part): default scope, CPU distributed runs, config set-up
+(docs/get_started.md §6, docs/plugins.md "Scope notes")."""
 from .config_packages import fix_config_package_names
 from .dist import setup_cpu_distributed
 from .scope import DEFAULT_SCOPE, setup_default_scope

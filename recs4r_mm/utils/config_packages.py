@@ -4,6 +4,8 @@ mmengine maps the ``mmseg::`` prefix to the distribution ``mmsegmentation``; the
 installs as ``onedl-mmsegmentation`` (import name ``mmseg``), so ``Config.fromfile`` of a config
 with ``_base_ = ['mmseg::...']`` would fail with "mmsegmentation is not installed". The other
 prefixes we use (``mmdet::``, ``mmpretrain::``) already resolve through their import names.
+
+No paper part; docs/plugins.md "Scope notes".
 """
 import importlib.metadata
 import importlib.util

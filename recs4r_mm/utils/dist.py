@@ -1,4 +1,7 @@
-"""Multi-process runs on machines without CUDA (torch.distributed over gloo)."""
+"""Multi-process runs on machines without CUDA (torch.distributed over gloo).
+
+No paper part; docs/get_started.md §6 "Several GPUs (or processes)".
+"""
 import os
 
 import torch

@@ -1,4 +1,7 @@
-"""The config set-up shared by ``tools/train.py`` and ``tools/test.py``."""
+"""The config set-up shared by ``tools/train.py`` and ``tools/test.py``.
+
+No paper part; docs/get_started.md §2-§3 (train, test).
+"""
 import os.path as osp
 
 from mmengine.config import Config

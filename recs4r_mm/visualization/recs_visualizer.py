@@ -1,4 +1,7 @@
-"""Drawing a referring sample: mask overlay, box, numbered contour vertices and the expression."""
+"""Drawing a referring sample: mask overlay, box, numbered contour vertices and the expression.
+
+No paper part; draws Rect(P) and Fill(P) (docs/design.md §4); docs/datasets.md "Browsing".
+"""
 import textwrap
 from typing import List, Optional
 

@@ -2,6 +2,9 @@
 
 Standalone: imports only numpy, OpenCV and the standard library (nothing else
 of recs4r_mm), so it can run before the rest of the stack is installed.
+
+No paper part: a stand-in for RefDIOR whose objects have the shapes RECS4R (CVPR 2026)
+targets; docs/synthetic_data.md.
 """
 from .colors import COLOR_NAMES, OBJECT_COLORS
 from .expressions import SceneDescriber, basic_tokens, describe_scene

@@ -3,6 +3,8 @@
 Object colours are saturated so they stand out from the muted ground palette
 (`ground.py`); the accent is the tone used for painted details (court lines,
 roof edges, deck lines) and is darker for light colours, lighter for dark ones.
+
+No paper part; docs/synthetic_data.md, section "Scenes" (Colours).
 """
 from typing import Dict, Tuple
 

@@ -11,6 +11,8 @@ never fits a borderline distractor.
 Objects are duck-typed: ``category``, ``color``, ``attrs`` (dict; ``shape``,
 ``count``), ``area``, ``bbox`` (x1, y1, x2, y2 ints, x2 exclusive) and
 ``boundary`` ((N, 2) float xy of boundary pixel centres, image coordinates).
+
+No paper part; docs/synthetic_data.md, section "Expressions".
 """
 import itertools
 import re

@@ -6,6 +6,10 @@ pixels), ``elongated`` (aspect >= 3), ``non_convex`` (solidity <= 0.85),
 ``compact`` (everything else). The generator draws each category so that its
 mask falls into the category's family, and re-draws when rasterisation breaks
 that (e.g. a tiny L-shape that became convex).
+
+Where RECS4R (CVPR 2026) names them: tiny (Key Design 2), non-convex and elongated (Key
+Design 4), multi-part (Key Design 1), holes (its stated limitation). Rules:
+docs/synthetic_data.md "Scenes".
 """
 from typing import Dict
 

@@ -2,6 +2,8 @@
 
 The ground is muted (greens, browns, greys) so that the saturated object
 colours of ``colors.py`` stay distinguishable; it carries no referents.
+
+No paper part; docs/synthetic_data.md, section "Scenes" (Ground).
 """
 import math
 from dataclasses import dataclass

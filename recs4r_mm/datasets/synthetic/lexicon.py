@@ -3,6 +3,8 @@
 Keeping them in one table lets ``vocab.py`` build a WordPiece vocabulary that
 covers all expressions of any seed (a model trained on one synthetic dataset
 tokenises another without [UNK]).
+
+No paper part; docs/synthetic_data.md, section "Expressions".
 """
 from typing import Dict, List, Tuple
 

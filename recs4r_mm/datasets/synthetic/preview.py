@@ -1,4 +1,8 @@
-"""Render one synthetic scene with its masks, boxes and expressions overlaid."""
+"""Render one synthetic scene with its masks, boxes and expressions overlaid.
+
+No paper part; the picture at the top of docs/synthetic_data.md (``render_preview``, section
+"Python API").
+"""
 import json
 import os.path as osp
 import textwrap

@@ -4,6 +4,8 @@ Objects are laid out first (shapes, positions, colours), then described; an
 object without enough unique expressions gets a colour unused by its kind and
 the scene is described again (dropped as a last resort). Painting comes last
 and touches exactly the mask pixels, so masks match the image exactly.
+
+No paper part; docs/synthetic_data.md, section "Scenes" (Layout, Painting).
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple

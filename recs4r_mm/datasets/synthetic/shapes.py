@@ -5,6 +5,8 @@ mask (a subset of it: court lines, roof edges, deck lines) painted in an
 accent tone. Sizes scale with the image (``k = image_size / 128``) with pixel
 floors so every category still has its shape at 64 px. ``draw_shape`` re-draws
 until the mask falls into the category's shape family (see ``families.py``).
+
+No paper part; docs/synthetic_data.md, section "Scenes" (Objects, and the family table).
 """
 import math
 from dataclasses import dataclass, field

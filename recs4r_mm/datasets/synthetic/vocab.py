@@ -2,6 +2,8 @@
 
 Whole words only (no ``##`` pieces are needed since the lexicon is closed), so
 ``BertTokenizer(vocab_file)`` maps every expression without [UNK], offline.
+
+No paper part; docs/synthetic_data.md, section "What is written" (``vocab.txt``).
 """
 import string
 from typing import List

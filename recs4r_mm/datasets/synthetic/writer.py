@@ -16,6 +16,8 @@ Splits are by scene. Everything is derived from ``seed`` (scene ``i`` uses its
 own stream ``[seed, 0, i]``), and PNGs/JSON are encoded deterministically, so
 the same parameters give byte-identical files. The dataset is written into a
 temporary sibling directory and renamed into place.
+
+No paper part; docs/synthetic_data.md, sections "What is written" and "Determinism and checks".
 """
 import contextlib
 import json

@@ -1,4 +1,7 @@
-"""Pipeline steps of the RECS datasets."""
+"""Pipeline steps of the RECS datasets.
+
+No paper part; docs/datasets.md "Pipelines", docs/design.md §1.
+"""
 from .contour_target import ContourTarget
 from .loading import LoadRECSAnnotations
 from .text import CleanText

@@ -1,4 +1,8 @@
-"""The contour-sequence target as a pipeline step (for browsing / precomputation)."""
+"""The contour-sequence target as a pipeline step (for browsing / precomputation).
+
+The target of LUCDP (RECS4R, CVPR 2026, Key Design 1); format: docs/design.md §6; browsing:
+docs/datasets.md "Browsing".
+"""
 import numpy as np
 from mmcv.transforms import BaseTransform
 

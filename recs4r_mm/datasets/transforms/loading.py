@@ -1,4 +1,7 @@
-"""Annotation loading for the RECS datasets."""
+"""Annotation loading for the RECS datasets.
+
+No paper part; docs/design.md §1 (training and test pipelines), docs/datasets.md "Pipelines".
+"""
 import logging
 from typing import Optional
 

@@ -1,4 +1,7 @@
-"""Expression clean-up."""
+"""Expression clean-up.
+
+No paper part; docs/datasets.md "Pipelines".
+"""
 import re
 from typing import Optional
 

@@ -1,4 +1,7 @@
-"""Once-per-run summary of the GT targets the contour budget rule had to reduce."""
+"""Once-per-run summary of the GT targets the contour budget rule had to reduce.
+
+No paper part; docs/design.md §6 "Fragmented targets".
+"""
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook

@@ -378,6 +378,7 @@ class RECS4R(BaseDetector):
         logits_f, pred_xy_f = head_f.forward_train(fine.memory, fine.padding_mask, f_tokens,
                                                    f_coords, fine.vis.shape[-2:],
                                                    fine.pointer_prior)
+        # Eq. (L) on the fine pass: L_cls + λ1 L1 + λ2 smooth-L2, then λ4 L_gcl
         losses.update(head_f.loss_sequence(logits_f, pred_xy_f, f_tokens, f_coords, f_weights))
         losses.update(head_f.loss_gcl_by_outputs(
             pred_xy_f, f_tokens, gcl_masks, fine_mask_w))
@@ -462,6 +463,7 @@ class RECS4R(BaseDetector):
         for i, sample in enumerate(batch_data_samples):
             scale, out_hw = self._output_scale(sample, (hp, wp), rescale)
             scale = scale.to(device)
+            # Box = Rect(P_f), Mask = Fill(P_f) (Key Design 1)
             parts, box, mask = self.coder.decode(out['tokens'][i], out['coords'][i], out_hw,
                                                  scale)
             inst = InstanceData()

@@ -1,4 +1,8 @@
-"""Multimodal transformer encoder over [visual tokens; text tokens] (PolyFormer-style)."""
+"""Multimodal transformer encoder over [visual tokens; text tokens] (PolyFormer-style).
+
+RECS4R (CVPR 2026), Overall Architecture: the multimodal Transformer (PolyFormer, Liu et al., CVPR
+2023); sine code as in DETR (Carion et al., ECCV 2020); docs/design.md §2 step 4.
+"""
 from typing import Optional, Tuple
 
 import torch

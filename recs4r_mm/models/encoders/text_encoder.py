@@ -1,4 +1,8 @@
-"""BERT text encoder (HuggingFace ``transformers``) with a projection to the model width."""
+"""BERT text encoder (HuggingFace ``transformers``) with a projection to the model width.
+
+RECS4R (CVPR 2026), Overall Architecture: BERT encodes T_c and T_f; docs/design.md §2 step 1,
+§8 "fine text length".
+"""
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 

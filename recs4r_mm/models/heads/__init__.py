@@ -1,4 +1,8 @@
-"""Heads."""
+"""Heads.
+
+LUCDP head (RECS4R, CVPR 2026, Key Design 1) and the auxiliary grounding head (not in the paper);
+docs/design.md §2 step 5, §8.
+"""
 from .grounding_aux_head import GroundingAuxHead
 from .lucdp_head import LUCDPHead
 from .sequence_format import (FORCED_PREFIX, SEQ_FORMATS, add_box_prefix, ring_ids_from_tokens,

@@ -1,4 +1,7 @@
-"""Auxiliary dense grounding head (not part of the paper, off by default)."""
+"""Auxiliary dense grounding head (not part of the paper, off by default).
+
+docs/design.md §8 "dense grounding loss".
+"""
 from typing import Optional
 
 import torch.nn as nn

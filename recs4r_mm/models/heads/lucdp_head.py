@@ -1,5 +1,8 @@
 """LUCDP head: Language-conditioned Unified Contour Decoding of Polygons.
 
+RECS4R (CVPR 2026), Key Design 1 (LUCDP) and the losses of Loss & Training; built on
+PolyFormer's regression-based decoder (Liu et al., CVPR 2023). docs/design.md §2 step 5, §5, §8.
+
 One autoregressive stream of contour vertices gives both the mask (Fill) and the box (Rect).
 Each step emits a token class (coordinate / separator / start / end / hole) and a continuous
 (x, y) in [0, 1]; the next step's input for a coordinate is the bilinear mix of the 4 nearest
@@ -303,6 +306,7 @@ class LUCDPHead(BaseModule):
         w = logits.new_ones(b) if weights is None else weights.to(logits)
         valid = tgt_tok >= 0
         w_tok = w[:, None].expand_as(tgt_tok)[valid]
+        # Eq. (L): L_cls over the token classes, λ1 L1 and λ2 smooth-L2 over the vertices
         loss_cls = self.loss_cls(logits[valid], tgt_tok[valid], weight=w_tok,
                                  avg_factor=w_tok.sum().clamp(min=1.0))
         is_coord = tgt_tok == TOKEN_COORD
@@ -327,6 +331,7 @@ class LUCDPHead(BaseModule):
         w = pred_boxes.new_ones(b) if weights is None else weights.to(pred_boxes)
         n = w.sum().clamp(min=1.0)
         gt_boxes = gt_boxes.to(pred_boxes)
+        # Eq. (L): λ3 L_coarse, L1 + GIoU between Rect(P_c) and the GT box
         return dict(
             loss_coarse_l1=self.loss_coarse_l1(
                 pred_boxes, gt_boxes, weight=w[:, None].expand_as(pred_boxes), avg_factor=n),
@@ -351,8 +356,9 @@ class LUCDPHead(BaseModule):
         """
         if self.loss_gcl.loss_weight == 0:  # GCL switched off: skip the rasterisation
             return dict(loss_gcl=pred_coords.sum() * 0.0)
-        soft = self.soft_masks(pred_coords, tokens, gt_masks.shape[-1])
+        soft = self.soft_masks(pred_coords, tokens, gt_masks.shape[-1])  # M_p via SoftRas (GCL)
         w = pred_coords.new_ones(soft.shape[0]) if weights is None else weights.to(soft)
+        # Eq. (L): λ4 L_gcl = λ4 ||∇M_p − ∇M_g||_1 (Key Design 4)
         return dict(loss_gcl=self.loss_gcl(soft, gt_masks.to(soft), weight=w,
                                            avg_factor=w.sum().clamp(min=1.0)))
 

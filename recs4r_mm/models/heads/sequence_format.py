@@ -5,6 +5,9 @@ only (a) adds/strips the PolyFormer-style box prefix used when LUCDP is switched
 (b) derives per-position ring indices from token ids, for losses on teacher-forced outputs.
 The coder that uses them to encode targets and decode predictions is
 ``models/task_modules/coders/contour_sequence_coder.py``.
+
+The box prefix is PolyFormer's sequence (Liu et al., CVPR 2023), the LUCDP-off row of the
+RECS4R (CVPR 2026) ablation; docs/design.md §6, §7.
 """
 from typing import Tuple
 

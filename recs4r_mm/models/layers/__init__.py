@@ -1,6 +1,8 @@
 """Building blocks of RECS4R (attention with KV cache, RCE, soft rasteriser, crops...).
 
 ``selective_scan.py`` (VMamba) is imported by the VMamba backbone directly, not here.
+
+Parts of RECS4R (CVPR 2026); where each is used: docs/design.md §2-§5.
 """
 from .attention import KVCache, MultiheadAttention
 from .coord_embedding import CoordGridEmbedding

@@ -2,6 +2,9 @@
 
 Plain ``linear``/``matmul``/``softmax`` ops (no fused kernels) keep the FLOPs countable by
 ``mmengine.analysis`` and make cached and uncached decoding numerically comparable.
+
+No paper part (the decoder of LUCDP, Key Design 1, runs on it); the cache: docs/design.md §2 step 5,
+§9.
 """
 import math
 from typing import Optional, Tuple

@@ -1,4 +1,8 @@
-"""Bilinear coordinate embedding on a learned grid (PolyFormer-style)."""
+"""Bilinear coordinate embedding on a learned grid (PolyFormer-style).
+
+PolyFormer (Liu et al., CVPR 2023): the 2-D coordinate embedding of its regression-based decoder,
+LUCDP's step input in RECS4R (CVPR 2026, Key Design 1); docs/design.md §2 step 5.
+"""
 import torch.nn as nn
 from torch import Tensor
 
@@ -31,7 +35,7 @@ class CoordGridEmbedding(nn.Module):
         w0 = 1 - w1
         x0, y0 = p0[..., 0].long(), p0[..., 1].long()
         table = self.embedding.weight
-        out = 0
+        out = 0  # Eq. (LUCDP input): bilinear mix of the 4 nearest grid embeddings
         for dy, wy in ((0, w0[..., 1]), (1, w1[..., 1])):
             for dx, wx in ((0, w0[..., 0]), (1, w1[..., 0])):
                 idx = (y0 + dy) * g + (x0 + dx)

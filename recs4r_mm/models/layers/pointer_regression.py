@@ -1,4 +1,8 @@
-"""Pointer regression of a vertex: soft-argmax over the visual tokens plus a bounded offset."""
+"""Pointer regression of a vertex: soft-argmax over the visual tokens plus a bounded offset.
+
+Not in the paper (an alternative to LUCDP's direct regression); docs/design.md §8
+"vertex read-out".
+"""
 import math
 from typing import Optional, Tuple
 

@@ -1,4 +1,8 @@
-"""2-D sine positional encoding on normalised coordinates (resolution independent)."""
+"""2-D sine positional encoding on normalised coordinates (resolution independent).
+
+DETR (Carion et al., ECCV 2020) sine encoding, on normalised cell centres; docs/design.md
+§2 step 4, §8 "position code in the decoder".
+"""
 import math
 
 import torch
@@ -21,6 +25,7 @@ def sine_positional_encoding_2d(h: int, w: int, embed_dims: int,
     npf = embed_dims // 2
     ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 * math.pi
     xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w * 2 * math.pi
+    # DETR's sine code: sin/cos of position / temperature^(2i/npf), y half then x half
     dim_t = torch.arange(npf, device=device, dtype=torch.float32)
     dim_t = temperature**(2 * torch.div(dim_t, 2, rounding_mode='floor') / npf)
     pos_x = xs[:, None] / dim_t  # (w, npf)

@@ -2,6 +2,9 @@
 
 The fine stage does "correction + refinement" instead of re-learning: the coarse stage's global
 visual-language map F_global and coarse box B_c enter the fine (local) features as residuals.
+
+RECS4R (CVPR 2026), Key Design 2; Eq. (RCE-ch) below is its f = (1+γ)·F + β, applied to
+F_local (docs/design.md §3, §8 "RCE channel modulation").
 """
 import torch
 import torch.nn as nn
@@ -124,6 +127,7 @@ class RCE(BaseModule):
         weighted = global_feat * box_map  # F_global weighted by B_c
         f = local_feat
         if self.use_channel:
+            # RCE step 1: g = pool(F_global * M(B_c)), plus the global mean
             g_box = weighted.flatten(2).sum(-1) / box_map.flatten(2).sum(-1).clamp(min=1e-6)
             g_all = global_feat.flatten(2).mean(-1)
             gamma, beta = self.film(torch.cat([g_box, g_all], dim=1)).chunk(2, dim=1)

@@ -1,6 +1,9 @@
 """Crop boxes for the fine stage: enlarge, enforce a minimum size, clip; crop-and-resize.
 
 Coordinates are continuous pixel coordinates (pixel (r, c) covers [c, c+1] x [r, r+1]).
+
+RECS4R (CVPR 2026), Overall Architecture (fine stage: crop around B_c, resize to I_f);
+docs/design.md §3, §8.
 """
 from typing import Tuple
 

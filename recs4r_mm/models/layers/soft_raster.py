@@ -6,6 +6,9 @@ rings, even-odd or non-zero rule, so holes come out empty). d is differentiable 
 vertices, s is piecewise constant and M_p is continuous across the boundary (d = 0 there), so
 gradients flow from the mask to every vertex whose edge is nearest to some pixel (SoftRas-like,
 no mesh library needed). Nothing here needs pytorch3d (it has no wheel for this Python).
+
+RECS4R (CVPR 2026), Key Design 4: the SoftRas step that carries L_gcl from M_p to the vertices P_f;
+docs/design.md §5.
 """
 from typing import Tuple
 
@@ -93,4 +96,5 @@ def soft_rasterize(vertices: Tensor,
         inside = (wind % 2 != 0) if fill_rule == 'evenodd' else (wind != 0)
         sign = inside.to(vertices.dtype) * 2 - 1
     dist = torch.where(dist >= big, torch.full_like(dist, 1e4), dist)
+    # M_p(q) = sigmoid(s(q) d(q) / tau): GCL's differentiable mask (Key Design 4, SoftRas-like)
     return torch.sigmoid(sign * dist / tau).reshape(b, h, w)

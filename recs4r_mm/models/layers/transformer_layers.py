@@ -1,4 +1,8 @@
-"""Pre-norm transformer encoder / decoder layers (decoder supports a KV cache)."""
+"""Pre-norm transformer encoder / decoder layers (decoder supports a KV cache).
+
+No paper part (the layers of the fusion encoder and the LUCDP decoder); docs/design.md §2
+steps 4-5.
+"""
 from typing import Optional
 
 import torch.nn as nn

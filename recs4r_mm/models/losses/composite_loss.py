@@ -1,4 +1,8 @@
-"""CompositeLoss: several losses summed behind one loss slot (e.g. CE + GCL as ``loss_mask``)."""
+"""CompositeLoss: several losses summed behind one loss slot (e.g. CE + GCL as ``loss_mask``).
+
+No paper part (puts GCL, Key Design 4, beside a stock mask loss); docs/plugins.md
+"GradientConsistencyLoss".
+"""
 from typing import List
 
 import torch.nn as nn

@@ -1,4 +1,8 @@
-"""GCL: Gradient Consistency Loss (boundary fields compared in the gradient domain)."""
+"""GCL: Gradient Consistency Loss (boundary fields compared in the gradient domain).
+
+RECS4R (CVPR 2026), Key Design 4: ∇M = sqrt((Ex*M)^2 + (Ey*M)^2), L_gcl = ||∇M_p − ∇M_g||_1
+(λ4 = 0.1); docs/design.md §5, docs/plugins.md "GradientConsistencyLoss".
+"""
 from typing import Optional
 
 import torch
@@ -27,7 +31,7 @@ def sobel_magnitude(masks: Tensor, eps: float = 1e-6, normalize: bool = True) ->
     g = F.conv2d(x, kernel)  # (N*C, 2, H, W)
     if normalize:
         g = g / 4.0
-    mag = torch.sqrt((g * g).sum(1) + eps).reshape(n, c, h, w)
+    mag = torch.sqrt((g * g).sum(1) + eps).reshape(n, c, h, w)  # Eq. (GCL): ∇M
     return mag[:, 0] if squeeze else mag
 
 
@@ -152,6 +156,7 @@ class GradientConsistencyLoss(nn.Module):
             return pred.sum() * 0.0
         ignore_index = self.ignore_index if ignore_index is None else ignore_index
         pred, target, weight = self._prepare(pred, target, weight, ignore_index)
+        # Eq. (GCL): L_gcl = ||∇M_p − ∇M_g||_1 (averaged over pixels per sample)
         diff = (sobel_magnitude(pred, self.eps) - sobel_magnitude(target, self.eps)).abs()
         if weight is not None and weight.dim() > 1:
             diff = diff * weight.reshape(diff.shape[0], *([1] * (diff.dim() - 3)),

@@ -1,4 +1,8 @@
-"""Smooth-L2 vertex regression loss."""
+"""Smooth-L2 vertex regression loss.
+
+RECS4R (CVPR 2026), Loss & Training: the λ2 smooth-L2 term (undefined in the paper; our reading:
+docs/design.md §8 "smooth-L2").
+"""
 from typing import Optional
 
 import torch
@@ -19,6 +23,7 @@ def smooth_l2_loss(pred: Tensor, target: Tensor, beta: float = 0.05,
     if pred.shape != target.shape:
         raise ValueError(f'smooth_l2_loss: pred {tuple(pred.shape)} vs target '
                          f'{tuple(target.shape)}')
+    # Eq. (L), smooth-L2 term (our reading, docs/design.md §8): Huber on e = ||p − g||_2
     e = torch.sqrt(((pred - target)**2).sum(-1) + eps)
     return torch.where(e < beta, 0.5 * e * e / beta, e - 0.5 * beta)
 

@@ -1,4 +1,8 @@
-"""CIMF: Channel-Isolated Multi-scale Fusion neck."""
+"""CIMF: Channel-Isolated Multi-scale Fusion neck.
+
+RECS4R (CVPR 2026), Key Design 3; ``text_fusion='mul'`` is LAVT's PWAM gating (Yang et al.,
+CVPR 2022). docs/design.md §2 step 3, §7, §8; docs/plugins.md "CIMF neck (in place of FPN)".
+"""
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -170,7 +174,7 @@ class CIMF(BaseModule):
                 area = size_prior.reshape(batch_size, -1)[:, :1].to(ref).clamp(1e-4, 1)
                 size = torch.cat([area.log(), torch.ones_like(area)], dim=1)
             logits = logits + self.gate_mlp(torch.cat([pooled, size], dim=1))
-        return self.num_levels * torch.softmax(logits, dim=1)
+        return self.num_levels * torch.softmax(logits, dim=1)  # Eq. (CIMF): w_i
 
     def fuse_at(self, projected: List[Tensor], level: int, weights: Optional[Tensor],
                 text: Optional[Tensor], text_mask: Optional[Tensor]) -> Tensor:
@@ -188,8 +192,9 @@ class CIMF(BaseModule):
             b, c, h, w = fused.shape
             tokens = fused.flatten(2).transpose(1, 2)
             pad = None if text_mask is None else ~text_mask.bool()
+            # Eq. (CIMF): cross-modal attention of the fused map to the text tokens (residual)
             attended = self.cross_attn(self.ca_norm(tokens), text, text, key_padding_mask=pad)
-            if self.text_fusion == 'mul':  # pixel-word gating: f + a + f * W a
+            if self.text_fusion == 'mul':  # LAVT PWAM-style gating: f + a + f * W a
                 tokens = tokens + attended + tokens * self.text_mul(attended)
             else:
                 tokens = tokens + attended

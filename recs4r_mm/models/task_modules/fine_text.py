@@ -1,4 +1,8 @@
-"""Fine-stage text T_f: a template filled from the coarse box, followed by the expression."""
+"""Fine-stage text T_f: a template filled from the coarse box, followed by the expression.
+
+RECS4R (CVPR 2026), Overall Architecture (fine stage: "The large {category} in the middle {position}
+of the image"); docs/design.md §3; class names: the datasets' ``METAINFO['category_names']``.
+"""
 import re
 from typing import Optional, Sequence, Tuple
 
@@ -124,6 +128,7 @@ class FineTextTemplate:
         """Fine text for one sample; ``box_norm`` = coarse box, xyxy normalised to [0, 1]."""
         x1, y1, x2, y2 = [float(v) for v in box_norm]
         area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
+        # T_f = template(size, category, position) + expression (Overall Architecture)
         text = self.template.format(size=self.size_word(area),
                                     category=self.category(expression),
                                     position=self.position_word((x1 + x2) / 2, (y1 + y2) / 2))

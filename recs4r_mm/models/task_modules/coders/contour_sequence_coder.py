@@ -3,8 +3,8 @@ polygons, boxes (Rect) and masks (Fill).
 
 RECS4R (CVPR 2026), LUCDP: one vertex sequence gives both the box and the mask. The sequence
 format and the contour budget rule are described in ``docs/design.md`` §6; the
-``box_polygon`` format is PolyFormer's (Liu et al., CVPR 2023, §3.2: box corners, then the
-polygon), the LUCDP-off row of the ablation.
+``box_polygon`` format is PolyFormer's target sequence (Liu et al., CVPR 2023: box corners, then
+the polygon), the LUCDP-off row of the ablation (docs/design.md §7).
 """
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -197,7 +197,7 @@ class ContourSequenceCoder:
         inf = torch.full_like(coords, float('inf'))
         lo = torch.where(use, coords, inf).min(1).values
         hi = torch.where(use, coords, -inf).max(1).values
-        boxes = torch.cat([lo, hi], 1)
+        boxes = torch.cat([lo, hi], 1)  # Rect(P): min/max over the outer-ring vertices
         full = torch.tensor([0., 0., 1., 1.], device=coords.device, dtype=coords.dtype)
         return torch.where(use[..., 0].any(1)[:, None], boxes, full.expand_as(boxes))
 
@@ -225,8 +225,8 @@ class ContourSequenceCoder:
         coords = (coords * scale).cpu()
         parts = sequence_to_polygons(tokens.cpu()[0], coords[0], out_hw)
         if parts:
-            box = polygons_to_box(parts)
-            mask = polygons_to_mask(parts, out_hw)
+            box = polygons_to_box(parts)  # Box = Rect(P)
+            mask = polygons_to_mask(parts, out_hw)  # Mask = Fill(P)
         else:
             box = np.zeros(4, np.float32)
             mask = np.zeros(out_hw, dtype=bool)
