@@ -20,6 +20,10 @@ from recs4r_mm.structures import TOKEN_COORD
 from ..layers.roi_crop import crop_and_resize, crop_to_image_coords, expand_boxes
 
 DEFAULT_REFINE = dict(
+    # where the fine stage crops from: 'input' (the resized network input, the default so far)
+    # or 'original' (the image as loaded, kept by the KeepOriginalImage step and normalised by
+    # RECSDataPreprocessor: the paper's "crop from the original image", design.md §3)
+    crop_source='input',
     input_size=256,  # fine-stage input side (the paper: the full input size; design.md §8)
     margin=0.2,  # context margin per side, relative to the coarse box size
     min_size=32,  # minimum crop side in input pixels
@@ -155,6 +159,9 @@ class RECS4R(BaseDetector):
         if int(self.refine_cfg['test_passes']) < 1:
             raise ValueError(f"refine.test_passes must be >= 1, got "
                              f"{self.refine_cfg['test_passes']}")
+        if self.refine_cfg['crop_source'] not in ('input', 'original'):
+            raise ValueError("refine.crop_source must be 'input' or 'original', got "
+                             f"{self.refine_cfg['crop_source']!r}")
         if self.refine_cfg['train_crop'] not in ('gt_jitter', 'coarse', 'mixed'):
             raise ValueError("refine.train_crop must be 'gt_jitter', 'coarse' or 'mixed'")
         self.rce = MODELS.build(rce) if (rce is not None and self.two_stage) else None
@@ -253,17 +260,47 @@ class RECS4R(BaseDetector):
         wh = (boxes_norm[:, 2:] - boxes_norm[:, :2]).clamp(min=0)
         return wh[:, 0] * wh[:, 1]
 
+    def _originals(self, batch_data_samples: SampleList) -> Optional[List[Tuple[Tensor, Tensor]]]:
+        """Per sample, its original image (3, H', W') normalised and the factors (2,) from
+        network-input pixels to its pixels; None when the fine stage crops the input."""
+        if self.refine_cfg['crop_source'] != 'original' or not self.two_stage:
+            return None
+        out = []
+        for i, s in enumerate(batch_data_samples):
+            if 'ori_img' not in s:
+                raise KeyError(f'{s.metainfo.get("img_path", f"sample {i}")}: no ori_img for '
+                               "refine.crop_source='original': add KeepOriginalImage before "
+                               'Resize, PackRECSInputs and RECSDataPreprocessor (design.md §3)')
+            sf = s.metainfo.get('scale_factor', (1.0, 1.0))
+            osx, osy = s.metainfo.get('ori_img_scale', (1.0, 1.0))
+            out.append((s.ori_img, torch.tensor([osx / sf[0], osy / sf[1]] * 2,
+                                                device=s.ori_img.device)))
+        return out
+
+    def fine_images(self, batch_inputs: Tensor, crop_boxes: Tensor,
+                    originals: Optional[List[Tuple[Tensor, Tensor]]] = None) -> Tensor:
+        """I_f: the crops (B, 3, s, s) at ``crop_boxes`` (B, 4), pixels of the network input,
+        sampled from the input or, with ``originals`` (see :meth:`_originals`), from each
+        sample's original image at the same place."""
+        s = int(self.refine_cfg['input_size'])
+        if originals is None:
+            return crop_and_resize(batch_inputs, crop_boxes, (s, s))
+        return torch.cat([
+            crop_and_resize(img[None], (box * scale)[None], (s, s))
+            for (img, scale), box in zip(originals, crop_boxes)]).to(batch_inputs.dtype)
+
     def fine_features(self, batch_inputs: Tensor, texts: Sequence[str], vis: Tensor,
-                      src: Tensor, img_hw: Tensor) -> FineFeatures:
-        """The fine stage up to its head, for training and inference alike: crop the input
-        around ``src`` (B, 4) px with the context margin, build T_f from ``src``, encode the
-        crop with RCE taking the coarse visual map ``vis`` and ``src`` as residuals."""
+                      src: Tensor, img_hw: Tensor,
+                      originals: Optional[List[Tuple[Tensor, Tensor]]] = None) -> FineFeatures:
+        """The fine stage up to its head, for training and inference alike: crop around
+        ``src`` (B, 4) px of the input with the context margin (from the input or from the
+        ``originals``), build T_f from ``src``, encode the crop with RCE taking the coarse
+        visual map ``vis`` and ``src`` as residuals."""
         b, _, hp, wp = batch_inputs.shape
         norm = torch.tensor([wp, hp, wp, hp], device=batch_inputs.device, dtype=torch.float32)
         crop_boxes = expand_boxes(src, img_hw, self.refine_cfg['margin'],
                                   self.refine_cfg['min_size'])
-        s = int(self.refine_cfg['input_size'])
-        images_f = crop_and_resize(batch_inputs, crop_boxes, (s, s))
+        images_f = self.fine_images(batch_inputs, crop_boxes, originals)
         src_norm = (src / norm).clamp(0, 1)
         text_f, text_mask_f = self.encode_fine_text(texts, src_norm)
         memory, pad, vis_f = self.encode_stage(
@@ -364,7 +401,8 @@ class RECS4R(BaseDetector):
 
         # ---- fine pass on crops of the input image
         src = self._train_crop_boxes(coarse_boxes.detach() * norm, gt_boxes)
-        fine = self.fine_features(batch_inputs, texts, vis, src, img_hw)
+        fine = self.fine_features(batch_inputs, texts, vis, src, img_hw,
+                                  self._originals(batch_data_samples))
         head_f = self.fine_modules.head
         f_tokens, f_coords, f_weights = self.coder.encode_crops(
             masks_t, gt_boxes, box_only, fine.crop_boxes, int(self.refine_cfg['input_size']),
@@ -386,13 +424,16 @@ class RECS4R(BaseDetector):
 
     # ------------------------------------------------------------------ inference
     def decode(self, batch_inputs: Tensor, texts: Sequence[str],
-               img_hw: Optional[Tensor] = None) -> Dict[str, Tensor]:
+               img_hw: Optional[Tensor] = None,
+               originals: Optional[List[Tuple[Tensor, Tensor]]] = None) -> Dict[str, Tensor]:
         """Coarse (and fine) greedy decoding.
 
         Args:
             batch_inputs (Tensor): (B, 3, H, W) preprocessed images.
             texts (Sequence[str]): B expressions.
             img_hw (Tensor, optional): (B, 2) valid (unpadded) size of each image.
+            originals (list, optional): original images to crop the fine stage from
+                (:meth:`_originals`); None = crop the input.
 
         Returns:
             dict: ``tokens`` (B, T), ``coords`` (B, T, 2) normalised by the padded input size,
@@ -417,7 +458,8 @@ class RECS4R(BaseDetector):
         boxes = coarse_boxes
         head_f = self.fine_modules.head
         for _ in range(int(self.refine_cfg['test_passes'])):
-            feats = self.fine_features(batch_inputs, texts, vis, boxes * norm, img_hw)
+            feats = self.fine_features(batch_inputs, texts, vis, boxes * norm, img_hw,
+                                       originals)
             fine = head_f.predict(feats.memory, feats.padding_mask,
                                   memory_hw=feats.vis.shape[-2:],
                                   pointer_prior=feats.pointer_prior)
@@ -458,7 +500,10 @@ class RECS4R(BaseDetector):
         texts = self._texts(batch_data_samples)
         img_hw = torch.tensor([s.metainfo.get('img_shape', (hp, wp))[:2]
                                for s in batch_data_samples], device=device, dtype=torch.float32)
-        out = self.decode(batch_inputs, texts, img_hw)
+        out = self.decode(batch_inputs, texts, img_hw, self._originals(batch_data_samples))
+        for s in batch_data_samples:  # not needed any more; keeps dumps of the results small
+            if 'ori_img' in s:
+                del s.ori_img
         results = []
         for i, sample in enumerate(batch_data_samples):
             scale, out_hw = self._output_scale(sample, (hp, wp), rescale)

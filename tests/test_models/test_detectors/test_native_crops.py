@@ -1,0 +1,121 @@
+"""refine.crop_source='original': the fine stage crops the image as loaded (KeepOriginalImage ->
+PackRECSInputs -> RECSDataPreprocessor), not the resized network input."""
+import numpy as np
+import pytest
+import torch
+
+from recs4r_mm.structures import polygons_to_box
+
+pytestmark = pytest.mark.usefixtures('single_thread')
+
+META = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text', 'box_only')
+HI = 512  # original side; the network input is 64: a 6-pixel object is under 1 input pixel
+
+
+def _image(path):
+    import cv2
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 60, (HI, HI, 3), dtype=np.uint8)
+    img[200:206, 300:306] = (250, 240, 230)  # the tiny object
+    img[64:128, 64:128, 1] = np.arange(64, dtype=np.uint8)[None] * 3  # a gradient to compare
+    assert cv2.imwrite(str(path), img)
+    return img
+
+
+def _pipeline(max_side=2048):
+    from mmengine.dataset import Compose
+
+    from recs4r_mm.registry import TRANSFORMS  # noqa: F401  (registers the steps)
+    return Compose([dict(type='LoadImageFromFile'), dict(type='KeepOriginalImage',
+                                                         max_side=max_side),
+                    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+                    dict(type='PackRECSInputs', meta_keys=META)])
+
+
+def _batch(tmp_path, model, training=False):
+    from mmdet.structures.mask import BitmapMasks
+    from mmengine.dataset import pseudo_collate
+    from mmengine.structures import InstanceData
+    img = _image(tmp_path / 'scene.png')
+    data = _pipeline()(dict(img_path=str(tmp_path / 'scene.png'), text='the white vehicle',
+                            box_only=False, img_id=0))
+    gt = np.zeros((64, 64), bool)
+    gt[25:26, 37:38] = True
+    data['data_samples'].gt_instances = InstanceData(
+        bboxes=torch.tensor([[37.0, 25.0, 38.0, 26.0]]),
+        masks=BitmapMasks(gt[None], 64, 64), labels=torch.zeros(1, dtype=torch.long))
+    return img, model.data_preprocessor(pseudo_collate([data]), training)
+
+
+def _build(tiny_cfg, crop_source='original'):
+    from recs4r_mm.registry import MODELS
+    tiny_cfg.model.data_preprocessor.type = 'RECSDataPreprocessor'
+    tiny_cfg.model.refine.update(crop_source=crop_source, input_size=64)
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cfg.model)
+    model.init_weights()
+    return model
+
+
+def test_keep_original_image_bounds_memory():
+    from recs4r_mm.datasets.transforms import KeepOriginalImage
+    out = KeepOriginalImage(max_side=500)(dict(img=np.zeros((600, 1000, 3), np.uint8)))
+    assert out['ori_img'].shape == (300, 500, 3) and out['ori_img_scale'] == (0.5, 0.5)
+    out = KeepOriginalImage()(dict(img=np.ones((30, 40, 3), np.uint8)))
+    assert out['ori_img'].shape == (30, 40, 3) and out['ori_img_scale'] == (1.0, 1.0)
+    with pytest.raises(ValueError, match='max_side'):
+        KeepOriginalImage(max_side=0)
+
+
+def test_fine_crop_holds_the_original_pixels(tiny_cfg, tmp_path):
+    model = _build(tiny_cfg)
+    img, data = _batch(tmp_path, model)
+    sample = data['data_samples'][0]
+    # normalised exactly like the input: BGR -> RGB, (x - mean) / std
+    mean = torch.tensor(tiny_cfg.model.data_preprocessor.mean)[:, None, None]
+    std = torch.tensor(tiny_cfg.model.data_preprocessor.std)[:, None, None]
+    expected = (torch.from_numpy(img[..., ::-1].copy()).permute(2, 0, 1).float() - mean) / std
+    assert sample.ori_img.shape == (3, HI, HI)
+    assert torch.allclose(sample.ori_img, expected, atol=1e-6)
+    originals = model._originals(data['data_samples'])
+    box = torch.tensor([[8.0, 8.0, 16.0, 16.0]])  # input pixels: 64 original pixels a side
+    crop = model.fine_images(data['inputs'], box, originals)[0]
+    assert torch.allclose(crop, expected[:, 64:128, 64:128], atol=1e-5)  # not an upsampled copy
+    blurred = model.fine_images(data['inputs'], box)[0]  # today's crop of the network input
+    assert (blurred - expected[:, 64:128, 64:128]).abs().max() > 0.5
+    # the 6-pixel object: a sub-pixel smear in the input, its full contrast in the native crop
+    obj = torch.tensor([[34.0, 22.0, 42.0, 30.0]])  # original pixels 272..336 x 176..240
+    native = model.fine_images(data['inputs'], obj, originals)[0]
+    assert torch.allclose(native[:, 24:30, 28:34], expected[:, 200:206, 300:306], atol=1e-5)
+    assert native.amax() > data['inputs'][0].amax() + 0.5
+
+
+def test_train_and_predict_from_the_original(tiny_cfg, tmp_path):
+    model = _build(tiny_cfg)
+    _, data = _batch(tmp_path, model, training=True)
+    model.train()
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    model.eval()
+    _, data = _batch(tmp_path, model)
+    with torch.no_grad():
+        res = model.predict(data['inputs'], data['data_samples'])[0]
+    p = res.pred_instances
+    assert p.masks.shape == (1, HI, HI) and 'ori_img' not in res  # dropped after use
+    assert np.allclose(p.bboxes[0].numpy(), polygons_to_box(p.polygons[0]), atol=1e-3)
+    # the same model cropping the input decodes from other pixels, the coarse pass is shared
+    model.refine_cfg['crop_source'] = 'input'
+    _, data = _batch(tmp_path, model)
+    with torch.no_grad():
+        res_in = model.predict(data['inputs'], data['data_samples'])[0]
+    assert torch.equal(res_in.pred_instances.coarse_bboxes, p.coarse_bboxes)
+
+
+def test_missing_original_is_named(tiny_cfg, make_batch):
+    model = _build(tiny_cfg)
+    imgs, samples, _ = make_batch(['rect'])
+    data = model.data_preprocessor(dict(inputs=imgs, data_samples=samples), True)
+    with pytest.raises(KeyError, match='KeepOriginalImage'):
+        model.loss(data['inputs'], data['data_samples'])
+    with pytest.raises(ValueError, match='crop_source'):
+        _build(tiny_cfg, crop_source='file')
