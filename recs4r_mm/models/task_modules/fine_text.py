@@ -90,7 +90,9 @@ class FineTextTemplate:
             raise ValueError('FineTextTemplate: need one more size word than thresholds')
         self.template = template
         names = default_class_names() if class_names is None else tuple(class_names)
-        self.class_names = sorted({n.lower().strip() for n in names}, key=len, reverse=True)
+        # longest first, ties by name: the same category word in every process (sorting the set
+        # by length alone left ties to the string hash seed, e.g. 'ship' vs 'boat')
+        self.class_names = sorted({n.lower().strip() for n in names}, key=lambda n: (-len(n), n))
         self.size_thresholds = tuple(size_thresholds)
         self.size_words = tuple(size_words)
         self.append_expression = append_expression

@@ -79,3 +79,13 @@ def test_moved_names_say_where(name):
         getattr(fine_text, name)
     with pytest.raises(AttributeError, match='no attribute'):
         fine_text.NOT_A_NAME  # noqa: B018
+
+
+def test_category_ties_do_not_depend_on_the_hash_seed():
+    """Equal-length names are ordered by name (a total order), not by the set's hash order, so
+    every process picks the same word: 'boat' before 'ship', 'stadium' before 'vehicle'."""
+    for names in (['ship', 'boat', 'vehicle', 'stadium'], ['stadium', 'vehicle', 'boat', 'ship']):
+        t = FineTextTemplate(class_names=names)
+        assert t.class_names == ['stadium', 'vehicle', 'boat', 'ship']
+        assert t.category('the ship next to the boat') == 'boat'
+        assert t.category('a vehicle near the stadium') == 'stadium'
