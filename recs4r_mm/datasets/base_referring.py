@@ -16,6 +16,7 @@ A ref record is a dict with
 No paper part; docs/datasets.md (top, "Bad input", "Common options") and docs/design.md §1.
 """
 import logging
+import os
 import os.path as osp
 import random
 from collections import Counter
@@ -94,7 +95,31 @@ class BaseReferringDataset(BaseDataset):
         self.validate_masks = bool(validate_masks)
         self.mask_threshold = int(mask_threshold)
         self.skip_counts: Counter = Counter()
+        # the first few skipped records per reason, e.g. 'images/00002.jpg (ref 00002)'
+        self.skip_examples: Dict[str, List[str]] = {}
         super().__init__(*args, **kwargs)
+
+    MAX_SKIP_EXAMPLES = 5
+
+    def skip(self, reason: str, name: str) -> None:
+        """Count a skipped record under ``reason`` and keep its ``name`` among the first
+        few (``skip_examples``, shown by ``tools/misc/check_dataset.py``)."""
+        self.skip_counts[reason] += 1
+        names = self.skip_examples.setdefault(reason, [])
+        if len(names) < self.MAX_SKIP_EXAMPLES:
+            names.append(str(name))
+
+    def short_path(self, path) -> str:
+        """``path`` relative to ``data_root`` when it lies below it."""
+        path = str(path)
+        root = osp.abspath(self.data_root) if self.data_root else ''
+        if root and osp.abspath(path).startswith(root + os.sep):
+            return osp.relpath(osp.abspath(path), root)
+        return path
+
+    def record_name(self, ref: Dict) -> str:
+        """How a ref is named in skip reports: its image path and ref id."""
+        return f'{self.short_path(ref.get("img_path"))} (ref {ref.get("ref_id")})'
 
     # ----------------------------------------------------------------- subclass API
     def load_refs(self) -> Iterable[Dict]:
@@ -143,7 +168,10 @@ class BaseReferringDataset(BaseDataset):
         if not ref.get('box_only') and mask is None:
             return 'missing mask'
         if not ref.get('box_only') and (not isinstance(mask, str) or self.validate_masks):
-            area, mask_box = mask_annotation_area(mask, hw, self.mask_threshold)
+            try:
+                area, mask_box = mask_annotation_area(mask, hw, self.mask_threshold)
+            except ValueError:  # e.g. a mask file whose size differs from its image
+                return 'unreadable mask or mask size differs from the image'
             if area < self.min_mask_pixels:
                 return 'empty or degenerate mask'
             if ref.get('bbox') is None:
@@ -162,6 +190,7 @@ class BaseReferringDataset(BaseDataset):
     # ----------------------------------------------------------------- data list
     def load_data_list(self) -> List[dict]:
         self.skip_counts = Counter()
+        self.skip_examples = {}
         data_list = []
         for ref in self.load_refs():
             sentences = []
@@ -170,13 +199,13 @@ class BaseReferringDataset(BaseDataset):
                 if text:
                     sentences.append((sent_id, text))
                 else:
-                    self.skip_counts['empty expression'] += 1
+                    self.skip('empty expression', self.record_name(ref))
             if not sentences:
-                self.skip_counts['ref without a valid expression'] += 1
+                self.skip('ref without a valid expression', self.record_name(ref))
                 continue
             reason = self._validate(ref)
             if reason is not None:
-                self.skip_counts[reason] += 1
+                self.skip(reason, self.record_name(ref))
                 continue
             base = dict(
                 img_path=ref['img_path'],

@@ -263,65 +263,11 @@ def _pipeline_steps(dataset):
     return loader, resize, cleaners
 
 
-def _skipped_names(dataset, kept: Counter, name_of, limit=MAX_EXAMPLES):
-    """The first few skipped records per reason, and a note on what cannot be named.
-
-    Uses ``dataset.skip_examples`` (``{reason: [name, ...]}``) when the dataset keeps it.
-    Otherwise the refs of :meth:`load_refs` are read again (``skip_counts`` restored after) and
-    compared with the kept ones; a skipped ref's reason comes from the dataset's own validation.
-    Skips inside ``load_refs`` (malformed lines, dangling refs) yield no record to name.
-    """
-    exposed = getattr(dataset, 'skip_examples', None)
-    if exposed is not None:
-        return {k: list(v)[:limit] for k, v in exposed.items()}, ''
-    if not dataset.skip_counts:
-        return {}, ''
-    if getattr(dataset, '_indices', None) is not None:
-        return {}, 'not named: the dataset keeps an `indices` subset'
-    saved = Counter(dataset.skip_counts)
-    names = defaultdict(list)
-
-    def add(reason, name):
-        if len(names[reason]) < limit:
-            names[reason].append(name)
-
-    try:
-        refs = list(dataset.load_refs())
-    except Exception as e:  # noqa: BLE001 - naming is best effort
-        return {}, f'not named: re-reading the annotations failed ({type(e).__name__}: {e})'
-    finally:
-        dataset.skip_counts = saved
-    raw = Counter()
-    valid_refs = []
-    for ref in refs:
-        name = name_of(ref)
-        texts = [' '.join(str(t).split()) if t is not None else ''
-                 for _, t in ref.get('sentences', [])]
-        for t in texts:
-            if not t:
-                add('empty expression', name)
-        if not any(texts):
-            add('ref without a valid expression', name)
-            continue
-        raw[(ref.get('img_path'), str(ref.get('ref_id')))] += 1
-        valid_refs.append((ref, name))
-    suspects = {k for k, n in raw.items() if n > kept[k]}
-    validate = getattr(dataset, '_validate', None)
-    for ref, name in valid_refs:
-        if (ref.get('img_path'), str(ref.get('ref_id'))) not in suspects:
-            continue
-        if validate is None:
-            add('skipped (reason not exposed)', name)
-            continue
-        try:
-            reason = validate(dict(ref))
-        except Exception as e:  # noqa: BLE001
-            reason = f'{type(e).__name__}: {e}'
-        if reason is not None:
-            add(reason, name)
-    unnamed = [k for k in saved if k not in names]
-    note = (f'not named (no record to name): {", ".join(sorted(unnamed))}' if unnamed else '')
-    return dict(names), note
+def _skipped_names(dataset, limit=MAX_EXAMPLES) -> Dict[str, List[str]]:
+    """The first few skipped records per reason, as the dataset named them when it skipped
+    them (``BaseReferringDataset.skip_examples``)."""
+    examples = getattr(dataset, 'skip_examples', None) or {}
+    return {k: list(v)[:limit] for k, v in examples.items()}
 
 
 class _TargetChecks:
@@ -485,10 +431,9 @@ def check_dataset(dataset: BaseReferringDataset,
         refs.setdefault(_ref_key(info), dict(info=info, texts=[]))['texts'] += texts
     report = dict(dataset=type(dataset).__name__, source=dataset.source_name(),
                   samples=len(dataset), refs=len(refs), expressions=n_expr, images=len(images))
-    kept = Counter((k[0], k[1]) for k in refs)
-    names, note = _skipped_names(dataset, kept, name_of, max_examples)
     report['skipped'] = dict(count=int(sum(dataset.skip_counts.values())),
-                             by_reason=dict(dataset.skip_counts), examples=names, note=note)
+                             by_reason=dict(dataset.skip_counts),
+                             examples=_skipped_names(dataset, max_examples))
 
     todo = list(refs.values())
     if max_records is not None:
@@ -598,11 +543,9 @@ def check_config(cfg, split: str = 'train', max_records: Optional[int] = None,
             if init_error:
                 rep = dict(dataset=type(ds).__name__, source=ds.source_name(), samples=0,
                            error=init_error)
-                kept = Counter()
-                names, note = _skipped_names(ds, kept, lambda r: (
-                    f'{_short_path(r.get("img_path"), ds.data_root)} (ref {r.get("ref_id")})'))
                 rep['skipped'] = dict(count=int(sum(ds.skip_counts.values())),
-                                      by_reason=dict(ds.skip_counts), examples=names, note=note)
+                                      by_reason=dict(ds.skip_counts),
+                                      examples=_skipped_names(ds))
             else:
                 rep = check_dataset(ds, budget, count_tokens, tok_name, max_tokens,
                                     max_records, progress)
@@ -663,8 +606,6 @@ def format_report(report: Dict) -> str:
             detail = ', '.join(f'{n} {k}' for k, n in sorted(sk['by_reason'].items()))
             lines.append(f'  skipped at init: {sk["count"]}' + (f' ({detail})' if detail else ''))
             lines += _examples_lines(sk['examples'])
-            if sk.get('note'):
-                lines.append(f'    {sk["note"]}')
         if 'checked_refs' not in rep:
             continue
         lines.append(f'  checked refs: {rep["checked_refs"]} of {rep["refs"]}')

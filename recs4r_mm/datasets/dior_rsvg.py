@@ -93,7 +93,8 @@ class DIORRSVGDataset(BaseReferringDataset):
                 try:
                     box = [float(bnd.findtext(k)) for k in ('xmin', 'ymin', 'xmax', 'ymax')]
                 except (AttributeError, TypeError, ValueError):
-                    self.skip_counts['malformed object'] += 1
+                    self.skip('malformed object',
+                              f'{self.short_path(xml_path)} object {index}')
                     continue
                 yield dict(
                     img_path=osp.join(img_dir, filename),

@@ -56,7 +56,7 @@ class PhraseJsonDataset(IdFolderDataset):
                              f'{type(records).__name__}')
         for rid, rec in records.items():
             if not isinstance(rec, dict):
-                self.skip_counts['malformed record'] += 1
+                self.skip('malformed record', f'{self.short_path(self.ann_file)}: {rid}')
                 continue
             sents = rec.get('sentences', rec.get('sentence', []))
             if isinstance(sents, str):

@@ -143,7 +143,8 @@ class ReferDataset(BaseReferringDataset):
             ann = anns.get(ref.get('ann_id'))
             img = images.get(ref.get('image_id'))
             if ann is None or img is None:
-                self.skip_counts['ref pointing at a missing annotation/image'] += 1
+                self.skip('ref pointing at a missing annotation/image',
+                          f'{self.short_path(self.split_file)}: ref {ref.get("ref_id")}')
                 continue
             sentences = []
             for i, s in enumerate(ref.get('sentences', [])):

@@ -108,7 +108,7 @@ class RRSISDTxtDataset(IdFolderDataset):
                 try:
                     box, words = self._split_line(fields)
                 except ValueError:
-                    self.skip_counts['malformed line'] += 1
+                    self.skip('malformed line', f'{self.short_path(self.ann_file)}:{lineno}')
                     continue
                 key = (rid, tuple(box) if box is not None else None)
                 ref = refs.setdefault(key, dict(

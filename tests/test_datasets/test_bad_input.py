@@ -94,6 +94,14 @@ def test_mask_size_mismatch_names_file(tmp_path):
                              pipeline=test_pipe))
     with pytest.raises(ValueError, match=r'masks/00001\.png has size \(20, 20\)'):
         ds[0]
+    # validated at init, the same file is one skipped, named record (the rest still loads)
+    ds = DATASETS.build(dict(type='RefDIORDataset', data_root=str(tmp_path), test_mode=True,
+                             validate_masks=True))
+    reason = 'unreadable mask or mask size differs from the image'
+    assert ds.skip_counts[reason] == 1
+    assert ds.skip_examples[reason] == ['images/00001.jpg (ref 00001)']
+    assert ds.skip_examples['bbox outside the image'] == ['images/00003.jpg (ref 00003)']
+    assert {ds.get_data_info(i)['img_id'] for i in range(len(ds))} == {'00004'}
 
 
 def test_bad_lazy_mask_skipped_in_training(tmp_path, warnings_log):

@@ -191,15 +191,15 @@ def test_rrsisd_refer_xyxy_read_as_xywh_and_dedup(tmp_path):
 
 def test_rrsisd_txt_size_mismatch_and_load_errors(tmp_path):
     """RRSIS-D txt layout: an image larger than its mask, an empty mask found when loaded, a
-    malformed line (counted, not nameable) and an empty expression (named)."""
+    malformed line and an empty expression, both named."""
     root = build_rrsisd_txt(tmp_path / 'rrsisd_txt')
     write_image(osp.join(root, 'images', '0002.jpg'), seed=2, h=H + 4)
     cfg = _config(tmp_path / 'cfg.py', train=dict(type='RRSISDTxtDataset', data_root=str(root)))
     rep = _check(cfg)['splits']['train']
     assert (rep['refs'], rep['expressions']) == (3, 4)
     assert rep['skipped']['by_reason'] == {'malformed line': 1, 'empty expression': 1}
-    assert rep['skipped']['examples'] == {'empty expression': ['images/0002.jpg (ref 0002)']}
-    assert 'malformed line' in rep['skipped']['note']
+    assert rep['skipped']['examples'] == {'empty expression': ['images/0002.jpg (ref 0002)'],
+                                          'malformed line': ['phrase_txts/trainval_mbr.txt:5']}
     assert rep['size_mismatch']['examples']['image size differs'] == [
         f'images/0002.jpg (ref 0002): image {H + 4}x{W} (HxW), mask file {H}x{W}']
     le = rep['load_errors']
