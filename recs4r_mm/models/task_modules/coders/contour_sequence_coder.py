@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from torch import Tensor
 
 from recs4r_mm.registry import TASK_UTILS
@@ -81,7 +82,6 @@ class ContourSequenceCoder:
         stats = self.budget_stats[stage]
         stats.update(record, key)
         if record.reduced and stats.reduced == 1:
-            from mmengine.logging import print_log
             print_log(f'ContourSequenceCoder: the {stage} target of {key} has '
                       f'{record.num_parts} part(s) and {record.num_holes} hole(s), more than '
                       f'the {self.budget.max_contours} contours max_len={self.budget.max_len} '
