@@ -100,7 +100,10 @@ class RECS4R(BaseDetector):
             the paper; None = off).
         coarse_seq_loss_weight (float): Weight of L_cls/L1/smooth-L2 on the coarse pass
             (besides L_coarse); 0 = the coarse pass is supervised by L_coarse only.
-        data_preprocessor (dict): mmdet ``DetDataPreprocessor``.
+        data_preprocessor (dict): mmdet ``DetDataPreprocessor``, or ``RECSDataPreprocessor``
+            when ``refine.crop_source='original'``.
+        train_cfg, test_cfg (dict, optional): Kept for mmdet's API; the decode limits live in
+            ``head.test_cfg`` and the training tricks in ``head.train_cfg``.
     """
 
     def __init__(self,
@@ -111,7 +114,7 @@ class RECS4R(BaseDetector):
                  head: dict,
                  sequence_coder: Optional[dict] = None,
                  rce: Optional[dict] = None,
-                 refine: Optional[dict] = dict(),
+                 refine: Optional[dict] = {},  # noqa: B006 (read, never modified)
                  aux_head: Optional[dict] = None,
                  coarse_seq_loss_weight: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
