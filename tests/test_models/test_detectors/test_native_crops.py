@@ -119,3 +119,18 @@ def test_missing_original_is_named(tiny_cfg, make_batch):
         model.loss(data['inputs'], data['data_samples'])
     with pytest.raises(ValueError, match='crop_source'):
         _build(tiny_cfg, crop_source='file')
+
+
+def test_native_config_keeps_the_original_before_resize():
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.join(osp.dirname(__file__), '..', '..', '..')
+    cfg = Config.fromfile(osp.join(repo, 'configs', 'recs4r_tiny_synthetic_native.py'))
+    assert cfg.model.refine.crop_source == 'original'
+    assert cfg.model.data_preprocessor.type == 'RECSDataPreprocessor'
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        steps = [s['type'] for s in loader.dataset.pipeline]
+        assert steps.index('KeepOriginalImage') < steps.index('Resize')
+        assert steps[-1] == 'PackRECSInputs'
+        assert loader.dataset.generator.image_size == 384  # scenes 3x the 128 px input
