@@ -17,6 +17,7 @@ from torch import Tensor
 
 from recs4r_mm.registry import MODELS, TASK_UTILS
 from recs4r_mm.structures import TOKEN_COORD
+from recs4r_mm.utils import reject_moved_options
 from ..layers.roi_crop import crop_and_resize, crop_to_image_coords, expand_boxes
 
 DEFAULT_REFINE = dict(
@@ -51,6 +52,7 @@ MOVED = {
     'contour_budget': 'model.sequence_coder.budget',
 }
 MOVED_REFINE = {'enable': 'model.refine=None (single stage, RCE off)'}
+MOVED_HEAD = {'seq_format': 'model.sequence_coder.seq_format'}
 MOVED_TEST_CFG = {
     k: f'model.head.test_cfg.{k}' for k in ('use_cache', 'max_len', 'min_vertices')}
 
@@ -71,13 +73,6 @@ class FineFeatures(NamedTuple):
     crop_boxes: Tensor  # (B, 4) px of the input
     grounding: Optional[Tensor]  # (B, h, w) aux-head logits
     pointer_prior: Optional[Tensor]  # (B, h*w)
-
-
-def _check_moved(given: dict, moved: dict, where: str) -> None:
-    old = sorted(set(given) & set(moved))
-    if old:
-        raise ValueError(f'{where}: {", ".join(old)} moved: use '
-                         + '; '.join(f'{k} -> {moved[k]}' for k in old))
 
 
 @MODELS.register_module()
@@ -122,13 +117,9 @@ class RECS4R(BaseDetector):
                  test_cfg: Optional[dict] = None,
                  init_cfg=None,
                  **moved) -> None:
-        _check_moved(moved, MOVED, 'RECS4R')
-        if moved:
-            raise TypeError(f'RECS4R: unexpected arguments {sorted(moved)}')
-        _check_moved(test_cfg or {}, MOVED_TEST_CFG, 'RECS4R.test_cfg')
-        if 'seq_format' in head:
-            raise ValueError('RECS4R: head.seq_format moved: use '
-                             'model.sequence_coder.seq_format')
+        reject_moved_options('RECS4R', moved, MOVED, unknown_is_error=True)
+        reject_moved_options('RECS4R.test_cfg', test_cfg or {}, MOVED_TEST_CFG)
+        reject_moved_options('RECS4R.head', head, MOVED_HEAD)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         coder_cfg = dict(dict(type='ContourSequenceCoder'), **(sequence_coder or {}))
         coder_cfg.setdefault('max_len', head.get('max_len', 80))
@@ -154,7 +145,7 @@ class RECS4R(BaseDetector):
 
         self.two_stage = refine is not None
         refine = dict(refine or {})
-        _check_moved(refine, MOVED_REFINE, 'RECS4R.refine')
+        reject_moved_options('RECS4R.refine', refine, MOVED_REFINE)
         unknown = set(refine) - set(DEFAULT_REFINE)
         if unknown:
             raise ValueError(f'RECS4R.refine: unknown keys {sorted(unknown)}')
@@ -312,7 +303,8 @@ class RECS4R(BaseDetector):
         return FineFeatures(memory, pad, vis_f, crop_boxes, *self.grounding(vis_f))
 
     # ------------------------------------------------------------------ training
-    def _gt_mask_and_box(self, sample, hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _gt_mask_and_box(sample, hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
         """Union mask (H, W) bool (cropped/padded to ``hw``) and union box of the sample's GT."""
         gt = sample.gt_instances
         boxes = gt.bboxes

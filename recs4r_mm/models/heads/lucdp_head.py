@@ -23,6 +23,7 @@ from torch import Tensor
 from recs4r_mm.registry import MODELS
 from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP,
                                   TOKEN_START)
+from recs4r_mm.utils import reject_moved_options
 from ..layers.attention import KVCache
 from ..layers.coord_embedding import CoordGridEmbedding
 from ..layers.pointer_regression import PointerRegression
@@ -105,11 +106,7 @@ class LUCDPHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         old = {k: f'head.train_cfg.{k}' for k in self.DEFAULT_TRAIN_CFG}
         old.update({k: f'head.test_cfg.{k}' for k in self.DEFAULT_TEST_CFG if k != 'max_len'})
-        if set(moved) & set(old):
-            raise ValueError('LUCDPHead: ' + '; '.join(
-                f'{k} moved to {old[k]}' for k in sorted(set(moved) & set(old))))
-        if moved:
-            raise TypeError(f'LUCDPHead: unexpected arguments {sorted(moved)}')
+        reject_moved_options('LUCDPHead', moved, old, unknown_is_error=True)
         for name, cfg, default in (('train_cfg', train_cfg, self.DEFAULT_TRAIN_CFG),
                                    ('test_cfg', test_cfg, self.DEFAULT_TEST_CFG)):
             unknown = set(cfg or {}) - set(default)

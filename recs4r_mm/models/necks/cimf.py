@@ -13,6 +13,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from recs4r_mm.registry import MODELS
+from recs4r_mm.utils import reject_moved_options
 from ..layers.attention import MultiheadAttention
 
 
@@ -84,13 +85,10 @@ class CIMF(BaseModule):
                      type='Xavier', layer='Conv2d', distribution='uniform'),
                  **moved) -> None:
         super().__init__(init_cfg=init_cfg)
-        old = sorted(set(moved) & {'fusion_mode', 'use_scale_weights', 'use_text_gate',
-                                   'use_cross_attn'})
-        if old:
-            raise ValueError(f'CIMF: {", ".join(old)} were replaced by one switch: '
-                             "variant='cimf' (all on) or variant='fpn_sum' (CIMF off)")
-        if moved:
-            raise TypeError(f'CIMF: unexpected arguments {sorted(moved)}')
+        one_switch = "one switch, variant='cimf' (all on) or variant='fpn_sum' (CIMF off)"
+        reject_moved_options('CIMF', moved, dict.fromkeys(
+            ('fusion_mode', 'use_scale_weights', 'use_text_gate', 'use_cross_attn'), one_switch),
+            unknown_is_error=True)
         if variant not in ('cimf', 'fpn_sum'):
             raise ValueError(f"CIMF.variant must be 'cimf' or 'fpn_sum', got {variant!r}")
         self.variant = variant
