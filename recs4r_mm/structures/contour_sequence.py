@@ -149,12 +149,20 @@ def polygons_to_sequence(parts: List[Dict], img_hw: Tuple[int, int], num_vertice
     """
     if num_vertices < MIN_CONTOUR_VERTICES:
         raise ValueError(f'num_vertices must be >= 3, got {num_vertices}')
-    h, w = float(img_hw[0]), float(img_hw[1])
     parts = canonical_polygons(parts, with_holes=with_holes)
     if not parts:
         raise ValueError('polygons_to_sequence: no part with >= 3 vertices and non-zero area')
     limit = num_vertices // MIN_CONTOUR_VERTICES
     parts = select_contours(parts, min(limit, max_contours or limit))[0]
+    return encode_canonical_polygons(parts, img_hw, num_vertices, keep_vertices)
+
+
+def encode_canonical_polygons(parts: List[Dict], img_hw: Tuple[int, int], num_vertices: int,
+                              keep_vertices: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """The token sequence of parts already in canonical form (:func:`canonical_polygons`) and
+    within the budget (at most ``num_vertices // 3`` contours): the last step of
+    :func:`polygons_to_sequence`, for callers that applied the budget themselves."""
+    h, w = float(img_hw[0]), float(img_hw[1])
     contours = []  # (kind, points) in sequence order
     for k, part in enumerate(parts):
         contours.append((TOKEN_SEP if k else None, part['outer']))

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from .contour_budget import BudgetRecord, mask_iou, max_contours_for, select_contours
-from .contour_sequence import canonical_polygons, polygons_to_sequence, sequence_to_mask
+from .contour_sequence import canonical_polygons, encode_canonical_polygons, sequence_to_mask
 from .contour_trace import mask_to_polygons
 
 
@@ -58,8 +58,8 @@ class ContourBudget:
                               num_holes=sum(len(p['holes']) for p in parts))
         parts, record.dropped_parts, record.dropped_holes, record.dropped_area = \
             select_contours(parts, self.max_contours)
-        tokens, coords = polygons_to_sequence(parts, img_hw, self.num_vertices,
-                                              self.with_holes, self.keep_vertices)
+        tokens, coords = encode_canonical_polygons(parts, img_hw, self.num_vertices,
+                                                   self.keep_vertices)
         return tokens, coords, record
 
     def encode_mask(self, mask: np.ndarray, measure_iou: str = 'reduced'
