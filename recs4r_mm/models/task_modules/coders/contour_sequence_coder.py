@@ -16,8 +16,8 @@ from torch import Tensor
 
 from recs4r_mm.registry import TASK_UTILS
 from recs4r_mm.structures import (TOKEN_COORD, BudgetStats, ContourBudget, box_to_sequence,
-                                  pad_sequences, polygons_to_box, polygons_to_mask,
-                                  sequence_to_polygons)
+                                  mask_or_box_to_sequence, pad_sequences, polygons_to_box,
+                                  polygons_to_mask, sequence_to_polygons)
 from ...heads.sequence_format import (FORCED_PREFIX, SEQ_FORMATS, add_box_prefix,
                                       ring_ids_from_tokens, split_box_prefix)
 from ...layers.roi_crop import crop_and_resize
@@ -110,11 +110,8 @@ class ContourSequenceCoder:
             if not box_only and warn:
                 self._warn_once('empty', f'{key}: empty/degenerate GT mask, training on its '
                                 'box contour instead (warned once)')
-            b = np.asarray(box, np.float64).copy()
-            b[[0, 2]] = b[[0, 2]].clip(0, hw[1])
-            b[[1, 3]] = b[[1, 3]].clip(0, hw[0])
-            try:
-                seq = box_to_sequence(b, hw, nv)
+            try:  # the box clipped to the image, 4-corner contour
+                seq = mask_or_box_to_sequence(None, box, hw, nv)
             except ValueError:
                 if warn:
                     self._warn_once('degenerate', f'{key}: degenerate GT box {box.tolist()}, '
