@@ -20,6 +20,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import mkdir_or_exist
 
 from ..registry import VISUALIZERS
+from ..structures import oriented_box_corners, oriented_box_to_list, polygons_to_oriented_box
 
 InputImage = Union[str, np.ndarray]
 
@@ -31,6 +32,19 @@ def _is_transform(step, names):
     kind = step.get('type', '')
     kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
     return kind.split('.')[-1] in names
+
+
+def add_oriented_boxes(pred) -> torch.Tensor:
+    """Attach ``pred.oriented_bboxes`` (N, 5) = (cx, cy, w, h, angle in degrees), the minimum-area
+    rectangle of each instance's polygons (zeros without polygons), and return it."""
+    if 'oriented_bboxes' not in pred:
+        boxes = torch.zeros(len(pred.polygons), 5)
+        for i, parts in enumerate(pred.polygons):
+            if parts:
+                ob = polygons_to_oriented_box(parts)
+                boxes[i] = torch.tensor([*ob['center'], ob['width'], ob['height'], ob['angle']])
+        pred.oriented_bboxes = boxes
+    return pred.oriented_bboxes
 
 
 class RECSInferencer(BaseInferencer):
@@ -114,7 +128,7 @@ class RECSInferencer(BaseInferencer):
                  return_datasamples: bool = False) -> dict:
         """Run on one image + expression, or on lists of them (images as paths or RGB arrays).
 
-        Returns ``dict(predictions=[dict(polygons, bbox, score, mask), ...],
+        Returns ``dict(predictions=[dict(polygons, bbox, score, oriented_box, mask), ...],
         visualization=[RGB arrays])``; with ``out_dir``, also writes ``vis/<name>.png`` and
         ``preds/<name>.json`` there.
         """
@@ -135,7 +149,10 @@ class RECSInferencer(BaseInferencer):
 
     @torch.no_grad()
     def forward(self, inputs, **kwargs):
-        return self.model.test_step(inputs)
+        samples = self.model.test_step(inputs)
+        for sample in samples:
+            add_oriented_boxes(sample.pred_instances)
+        return samples
 
     def visualize(self, inputs, preds, show=False, wait_time=0, draw_pred=True, img_out_dir=''):
         drawings = []
@@ -155,9 +172,17 @@ class RECSInferencer(BaseInferencer):
 
     @staticmethod
     def pred_to_dict(sample) -> dict:
-        """One DetDataSample -> a JSON-able dict (polygons, bbox, score) plus the mask array."""
+        """One DetDataSample -> a JSON-able dict (polygons, bbox, score, oriented_box: the
+        polygons' minimum-area rectangle as center, width, height, angle in degrees and corners,
+        None without polygons) plus the mask array."""
         pred = sample.pred_instances
         parts = pred.polygons[0] if len(pred.polygons) else []
+        obox = None
+        if parts:
+            cx, cy, w, h, angle = add_oriented_boxes(pred)[0].tolist()
+            obox = oriented_box_to_list(dict(
+                center=(cx, cy), width=w, height=h, angle=angle,
+                corners=oriented_box_corners((cx, cy), w, h, angle)), 2)
         return dict(
             text=sample.metainfo.get('text', ''),
             bbox=[float(v) for v in pred.bboxes[0].tolist()],
@@ -165,6 +190,7 @@ class RECSInferencer(BaseInferencer):
             polygons=[dict(outer=np.asarray(p['outer']).round(2).tolist(),
                            holes=[np.asarray(h).round(2).tolist() for h in p.get('holes', [])])
                       for p in parts],
+            oriented_box=obox,
             mask=pred.masks[0].cpu().numpy() if isinstance(pred.masks, torch.Tensor)
             else np.asarray(pred.masks[0]))
 

@@ -10,6 +10,8 @@ from .contour_sequence import (box_to_polygons, box_to_sequence, canonical_polyg
                                polygons_to_sequence, resample_contour, sequence_to_box,
                                sequence_to_mask, sequence_to_polygons)
 from .contour_trace import edge_midpoints, mask_to_polygons, signed_area
+from .oriented_box import (oriented_box_corners, oriented_box_to_list, points_to_oriented_box,
+                           polygons_to_oriented_box)
 from .rasterize import polygons_to_box, polygons_to_mask
 from .sequence_budget import ContourBudget
 from .tokens import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_NAMES, TOKEN_SEP,
@@ -22,5 +24,6 @@ __all__ = [
     'sequence_to_box', 'polygons_to_mask', 'polygons_to_box', 'pad_sequences',
     'canonical_polygons', 'resample_contour', 'signed_area', 'edge_midpoints',
     'mask_or_box_to_sequence', 'ContourBudget', 'BudgetRecord', 'BudgetStats',
-    'max_contours_for', 'select_contours', 'mask_iou'
+    'max_contours_for', 'select_contours', 'mask_iou', 'points_to_oriented_box',
+    'polygons_to_oriented_box', 'oriented_box_corners', 'oriented_box_to_list'
 ]

@@ -1,4 +1,6 @@
-"""Visualisation (no paper part): :class:`RECSLocalVisualizer`; docs/datasets.md "Browsing"."""
+"""Visualisation (no paper part): :class:`RECSLocalVisualizer` (docs/datasets.md "Browsing") and
+:func:`draw_scene_predictions` (docs/scene_inference.md)."""
 from .recs_visualizer import RECSLocalVisualizer
+from .scene_drawing import draw_scene_predictions
 
-__all__ = ['RECSLocalVisualizer']
+__all__ = ['RECSLocalVisualizer', 'draw_scene_predictions']

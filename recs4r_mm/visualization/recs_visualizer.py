@@ -12,6 +12,7 @@ import torch
 from mmengine.visualization import Visualizer
 
 from ..registry import VISUALIZERS
+from ..structures import oriented_box_corners
 
 
 def _to_numpy(x):
@@ -28,7 +29,8 @@ class RECSLocalVisualizer(Visualizer):
 
     Works as mmdet's ``DetLocalVisualizer`` does for ``DetVisualizationHook`` (``tools/test.py
     --show-dir``): ``add_datasample(name, image, data_sample, ...)``. Reads
-    ``gt_instances.{bboxes,masks}``, ``pred_instances.{bboxes,masks,scores,polygons}`` and
+    ``gt_instances.{bboxes,masks}``, ``pred_instances.{bboxes,masks,scores,polygons}`` (and
+    ``oriented_bboxes`` (N, 5) when present, drawn in white) and
     ``metainfo['text']``. Images whose short side is below ``min_size`` are upscaled (nearest) so
     the vertex numbers stay legible.
 
@@ -73,6 +75,14 @@ class RECSLocalVisualizer(Visualizer):
                 ids = list(range(0, len(outer), step))
                 self.draw_texts([str(i) for i in ids], outer[ids], font_sizes=8, colors='yellow')
 
+    def _draw_oriented_box(self, scale, oriented_bboxes, polygons):
+        """The first oriented box (cx, cy, w, h, angle in degrees) as a white quadrilateral."""
+        if oriented_bboxes is None or not len(oriented_bboxes) or not polygons:
+            return
+        cx, cy, w, h, angle = (float(v) for v in _to_numpy(oriented_bboxes)[0])
+        corners = oriented_box_corners((cx, cy), w, h, angle) * scale
+        self.draw_polygons(corners, edge_colors=(255, 255, 255), line_widths=1)
+
     def add_datasample(self, name: str, image: np.ndarray, data_sample=None, draw_gt: bool = True,
                        draw_pred: bool = True, show: bool = False, wait_time: float = 0,
                        out_file: Optional[str] = None, pred_score_thr: float = 0.0,
@@ -100,6 +110,7 @@ class RECSLocalVisualizer(Visualizer):
                 polygons = polygons[0] if polygons is not None and len(polygons) else None
                 self._draw_target(scale, pred.get('masks'), pred.get('bboxes'), polygons,
                                   (230, 40, 40), number_vertices=self.draw_vertex_ids)
+                self._draw_oriented_box(scale, pred.get('oriented_bboxes'), polygons)
                 if 'scores' in pred and len(pred.scores):
                     caption.append(f'score {float(pred.scores[0]):.2f}')
         if caption:
