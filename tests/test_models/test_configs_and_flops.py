@@ -88,11 +88,22 @@ def test_get_flops_tool_on_tiny_config():
     for comp in ('backbone', 'neck', 'encoder', 'head'):
         assert rows[comp]['coarse'] > 0 and rows[comp]['fine'] > 0, comp
     assert rows['rce']['coarse'] == 0 and rows['rce']['fine'] > 0
-    assert rows['text_encoder']['coarse'] == rows['text_encoder']['fine'] > 0
+    # the fine pass's BERT reads T_f = template (11 words) + expression
+    assert res['fine_tokens'] == 11 + res['num_tokens']
+    assert rows['text_encoder']['fine'] > rows['text_encoder']['coarse'] > 0
     assert res['total'] == sum(v['coarse'] + v['fine'] for v in rows.values())
     assert res['total_params'] == sum(res['params'].values())
     # the fine stage is cheaper at a smaller input
     small = mod.complexity(cfg, (64, 64), fine_size=32, num_vertices=8)
     assert small['rows']['backbone']['fine'] < rows['backbone']['fine']
+    # fine_text='reuse': BERT reads the template alone ([CLS] 11 words [SEP]); the fine stage
+    # still attends to template + expression; the coarse pass is unchanged
+    cfg.model.refine.fine_text = 'reuse'
+    reuse = mod.complexity(cfg, (64, 64), num_vertices=8)
+    assert reuse['fine_tokens'] == 13 + res['num_tokens']
+    one_pass = mod.complexity(cfg, (64, 64), num_vertices=8, num_tokens=13)
+    assert reuse['rows']['text_encoder']['fine'] == one_pass['rows']['text_encoder']['coarse']
+    assert reuse['rows']['text_encoder']['coarse'] == rows['text_encoder']['coarse']
+    assert reuse['total'] < res['total']
     report = mod.format_report(res)
     assert '| backbone |' in report and 'total' in report

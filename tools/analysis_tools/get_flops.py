@@ -1,11 +1,16 @@
 """FLOPs (multiply-adds, mmengine.analysis) and parameters of a RECS4R config, per module.
 
-Counts both stages of the coarse-to-fine flow and the text encoder separately (it runs once
-per stage, on 20 tokens), with the decoder unrolled for ``num_vertices`` vertices + END
-through the KV-cached greedy loop. No dataset and no download are needed: with
-``--random-text-encoder`` (the default when the pretrained BERT cannot be loaded offline) the
-text encoder is built from a ``BertConfig`` of the same size with random weights, and
-pretrained backbone weights are never loaded.
+Counts both stages of the coarse-to-fine flow and the text encoder separately, with the
+decoder unrolled for ``num_vertices`` vertices + END through the KV-cached greedy loop. The text
+encoder reads the expression (20 tokens) in the coarse pass; in the fine pass it reads T_f =
+template + expression (``refine.fine_text='encode'``) or the template alone
+(``'reuse'``), and the fine stage's CIMF and encoder attend to all of T_f either way. The
+template's length is that of the config's template filled with two-word category and position
+(e.g. "the small storage tank in the upper left of the image", 11 words).
+
+No dataset and no download are needed: with ``--random-text-encoder`` (the default when the
+pretrained BERT cannot be loaded offline) the text encoder is built from a ``BertConfig`` of
+the same size with random weights, and pretrained backbone weights are never loaded.
 
     python tools/analysis_tools/get_flops.py configs/recs4r_swin-t_refdior.py --shape 512 512
 """
@@ -125,6 +130,18 @@ class _StagePass(nn.Module):
         return out['tokens'], out['coords'], vis
 
 
+def template_words(model) -> int:
+    """Words of the fine-text template filled with a two-word category and position."""
+    tmpl = getattr(model.text_template, 'template', '')
+    return len(tmpl.format(size='small', category='storage tank', position='upper left').split())
+
+
+def _text_ids(model, n: int, dev) -> tuple:
+    ids = torch.randint(5, model.text_encoder.bert.config.vocab_size, (1, n), device=dev)
+    ids[:, 0], ids[:, -1] = 2, 3
+    return ids, torch.ones(1, n, dtype=torch.long, device=dev)
+
+
 def _analyze(module: nn.Module, inputs: tuple):
     from mmengine.analysis import FlopAnalyzer
     fa = FlopAnalyzer(module, inputs)
@@ -155,12 +172,11 @@ def complexity(cfg, shape: Sequence[int] = (512, 512), fine_size: Optional[int] 
     if head_need > model.head.pos_embed.num_embeddings - 1:
         raise ValueError(f'num_vertices={n} needs head.max_len >= {head_need}')
     dev = next(model.parameters()).device
-    ids = torch.randint(5, model.text_encoder.bert.config.vocab_size, (1, t), device=dev)
-    ids[:, 0], ids[:, -1] = 2, 3
-    mask = torch.ones(1, t, dtype=torch.long, device=dev)
+    text_flops = dict(coarse=0, fine=0)
+    fine_tokens = None
     with torch.no_grad():
-        text_fa = _analyze(_TextPass(model), (ids, mask))
-        text_flops = text_fa.total()
+        ids, mask = _text_ids(model, t, dev)
+        text_flops['coarse'] = _analyze(_TextPass(model), (ids, mask)).total()
         text, tmask = model.text_encoder.encode_ids(ids, mask)
         img = torch.randn(1, 3, h, w, device=dev)
         coarse = _StagePass(model, False, n)
@@ -169,15 +185,25 @@ def complexity(cfg, shape: Sequence[int] = (512, 512), fine_size: Optional[int] 
         stages = dict(coarse=coarse_fa.by_module())
         totals = dict(coarse=coarse_fa.total())
         if model.two_stage:
+            words = template_words(model)
+            reuse = model.refine_cfg['fine_text'] == 'reuse'
+            # T_f as BERT reads it (within its position table, as the detector cuts it)
+            bert_tokens = min(words + 2 if reuse else words + t,
+                              model.text_encoder.max_position_embeddings)
+            ids_f, mask_f = _text_ids(model, bert_tokens, dev)
+            text_flops['fine'] = _analyze(_TextPass(model), (ids_f, mask_f)).total()
+            text_f, tmask_f = model.text_encoder.encode_ids(ids_f, mask_f)
+            if reuse:  # the fine stage attends to the template, then the coarse expression
+                text_f, tmask_f = torch.cat([text_f, text], 1), torch.cat([tmask_f, tmask], 1)
+            fine_tokens = text_f.shape[1]
             fine = _StagePass(model, True, n)
             crop = torch.randn(1, 3, s, s, device=dev)
             boxes = torch.tensor([[0.25, 0.25, 0.75, 0.75]], device=dev)
-            fine_fa = _analyze(fine, (crop, text, tmask, vis, boxes))
+            fine_fa = _analyze(fine, (crop, text_f, tmask_f, vis, boxes))
             stages['fine'] = fine_fa.by_module()
             totals['fine'] = fine_fa.total()
     rows = OrderedDict()
-    rows['text_encoder'] = dict(coarse=text_flops,
-                                fine=text_flops if model.two_stage else 0)
+    rows['text_encoder'] = text_flops
     for comp in COMPONENTS:
         rows[comp] = {k: int(v.get(comp, 0)) for k, v in stages.items()}
     params = OrderedDict()
@@ -189,10 +215,12 @@ def complexity(cfg, shape: Sequence[int] = (512, 512), fine_size: Optional[int] 
         for comp in ('neck', 'input_proj', 'encoder', 'head'):
             params[f'fine_{comp}'] = sum(
                 p.numel() for p in getattr(model, f'fine_{comp}').parameters())
-    total = sum(totals.values()) + text_flops * (2 if model.two_stage else 1)
+    total = sum(totals.values()) + sum(text_flops.values())
     return dict(rows=rows, text=text_flops, stage_totals=totals, total=total, params=params,
                 total_params=sum(p.numel() for p in model.parameters()), shape=(h, w),
-                fine_size=s if model.two_stage else None, num_vertices=n, num_tokens=t)
+                fine_size=s if model.two_stage else None, num_vertices=n, num_tokens=t,
+                fine_tokens=fine_tokens,
+                fine_text=model.refine_cfg['fine_text'] if model.two_stage else None)
 
 
 def format_report(res: Dict) -> str:
@@ -202,7 +230,9 @@ def format_report(res: Dict) -> str:
         f'input {res["shape"][0]}x{res["shape"][1]}, fine input '
         f'{res["fine_size"]}x{res["fine_size"]}' if res['fine_size'] else
         f'input {res["shape"][0]}x{res["shape"][1]}, single stage',
-        f'{res["num_vertices"]} vertices decoded per stage, {res["num_tokens"]} text tokens',
+        f'{res["num_vertices"]} vertices decoded per stage, {res["num_tokens"]} text tokens' +
+        (f', fine text {res["fine_tokens"]} tokens (fine_text={res["fine_text"]!r})'
+         if res['fine_size'] else ''),
         '', '| module | coarse GFLOPs | fine GFLOPs | total GFLOPs | params (M) |',
         '|---|---|---|---|---|'
     ]
@@ -213,11 +243,12 @@ def format_report(res: Dict) -> str:
         if comp.startswith('fine_'):
             lines.append(f'| {comp} | | | | {m(p)} |')
     st = res['stage_totals']
-    lines.append(f'| **total** | {g(st["coarse"] + res["text"])} | '
-                 f'{g(st.get("fine", 0) + (res["text"] if "fine" in st else 0))} | '
+    lines.append(f'| **total** | {g(st["coarse"] + res["text"]["coarse"])} | '
+                 f'{g(st.get("fine", 0) + res["text"]["fine"])} | '
                  f'**{g(res["total"])}** | **{m(res["total_params"])}** |')
     lines.append('')
-    lines.append('FLOPs = multiply-adds (mmengine.analysis); the text encoder runs once per stage.')
+    lines.append('FLOPs = multiply-adds (mmengine.analysis); the text encoder runs once per stage '
+                 "(in the fine stage on the template alone with refine.fine_text='reuse').")
     return '\n'.join(lines)
 
 

@@ -34,11 +34,21 @@ DEFAULT_REFINE = dict(
     # 'mixed' (coarse with probability coarse_prob, else gt_jitter)
     train_crop='gt_jitter',
     coarse_prob=0.5,
+    # 'mixed': coarse_prob ramps linearly from 0 over this many training iterations (0 = none),
+    # so the first, poor coarse boxes do not starve the fine stage
+    coarse_prob_warmup=0,
+    # stop the fine losses' gradient at the coarse box (crop place, T_f, size prior)
+    detach_coarse=True,
     jitter_shift=0.1,  # centre shift, fraction of the box size
     jitter_scale=0.15,  # log-uniform scale range
     size_prior=True,  # feed the coarse box's relative area to CIMF's scale gates
-    # token budget of the fine text (template + expression); None = the expression budget
-    # (text_encoder.max_tokens) plus 16 for the template, capped by BERT's position table
+    # how T_f is encoded: 'encode' (template + expression through BERT, the paper) or 'reuse'
+    # (the template alone through BERT, followed by the coarse pass's expression states:
+    # BERT reads ~13 instead of ~31 tokens in the fine pass; design.md §8)
+    fine_text='encode',
+    # token budget of what BERT reads in the fine pass; None = the expression budget
+    # (text_encoder.max_tokens) plus 16 for the template ('encode') or 16 ('reuse'), capped by
+    # BERT's position table
     text_max_tokens=None,
     # fine passes at inference: each later pass crops around the previous pass's contour
     # (1 = the paper's single fine pass)
@@ -158,6 +168,10 @@ class RECS4R(BaseDetector):
                              f"{self.refine_cfg['crop_source']!r}")
         if self.refine_cfg['train_crop'] not in ('gt_jitter', 'coarse', 'mixed'):
             raise ValueError("refine.train_crop must be 'gt_jitter', 'coarse' or 'mixed'")
+        if self.refine_cfg['fine_text'] not in ('encode', 'reuse'):
+            raise ValueError("refine.fine_text must be 'encode' or 'reuse', got "
+                             f"{self.refine_cfg['fine_text']!r}")
+        self._train_steps = 0  # loss() calls so far: the coarse_prob_warmup clock
         self.rce = MODELS.build(rce) if (rce is not None and self.two_stage) else None
         self.text_template = TASK_UTILS.build(self.refine_cfg['text_template']) \
             if self.two_stage else None
@@ -205,14 +219,28 @@ class RECS4R(BaseDetector):
         """T_f of each sample: the template filled from its coarse box + the expression."""
         return [self.text_template(t, b.tolist()) for t, b in zip(texts, boxes_norm.cpu())]
 
-    def encode_fine_text(self, texts: Sequence[str], boxes_norm: Tensor):
-        """T_f = template(size, category, position) + expression, with room for both: the
-        template takes 11-15 tokens, which the expression's 20-token budget cannot hold."""
+    def encode_fine_text(self, texts: Sequence[str], boxes_norm: Tensor,
+                         coarse_text: Optional[Tuple[Tensor, Tensor]] = None
+                         ) -> Tuple[Tensor, Tensor]:
+        """T_f = template(size, category, position) + expression: (B, T_f, C) and mask.
+
+        ``fine_text='encode'``: both through BERT, with room for both (the template takes
+        11-15 tokens, which the expression's 20-token budget cannot hold). ``'reuse'``: the
+        template alone through BERT, then ``coarse_text`` (the coarse pass's expression
+        states and mask), so the expression is read by BERT once.
+        """
         budget = self.refine_cfg['text_max_tokens']
+        reuse = self.refine_cfg['fine_text'] == 'reuse'
         if budget is None:
-            budget = self.text_encoder.max_tokens + 16
+            budget = 16 if reuse else self.text_encoder.max_tokens + 16
         budget = min(budget, self.text_encoder.max_position_embeddings)
-        return self.encode_text(self.fine_texts(texts, boxes_norm), max_tokens=budget)
+        if not reuse:
+            return self.encode_text(self.fine_texts(texts, boxes_norm), max_tokens=budget)
+        if coarse_text is None:
+            raise ValueError("refine.fine_text='reuse' needs the coarse pass's text states")
+        filled = [self.text_template.fill(t, b.tolist()) for t, b in zip(texts, boxes_norm.cpu())]
+        tmpl, tmpl_mask = self.encode_text(filled, max_tokens=budget)
+        return torch.cat([tmpl, coarse_text[0]], 1), torch.cat([tmpl_mask, coarse_text[1]], 1)
 
     @staticmethod
     def _texts(batch_data_samples: SampleList) -> List[str]:
@@ -285,18 +313,20 @@ class RECS4R(BaseDetector):
 
     def fine_features(self, batch_inputs: Tensor, texts: Sequence[str], vis: Tensor,
                       src: Tensor, img_hw: Tensor,
-                      originals: Optional[List[Tuple[Tensor, Tensor]]] = None) -> FineFeatures:
+                      originals: Optional[List[Tuple[Tensor, Tensor]]] = None,
+                      coarse_text: Optional[Tuple[Tensor, Tensor]] = None) -> FineFeatures:
         """The fine stage up to its head, for training and inference alike: crop around
         ``src`` (B, 4) px of the input with the context margin (from the input or from the
-        ``originals``), build T_f from ``src``, encode the crop with RCE taking the coarse
-        visual map ``vis`` and ``src`` as residuals."""
+        ``originals``), build T_f from ``src`` (with ``coarse_text``, the coarse pass's text
+        states, for ``fine_text='reuse'``), encode the crop with RCE taking the coarse visual
+        map ``vis`` and ``src`` as residuals."""
         b, _, hp, wp = batch_inputs.shape
         norm = torch.tensor([wp, hp, wp, hp], device=batch_inputs.device, dtype=torch.float32)
         crop_boxes = expand_boxes(src, img_hw, self.refine_cfg['margin'],
                                   self.refine_cfg['min_size'])
         images_f = self.fine_images(batch_inputs, crop_boxes, originals)
         src_norm = (src / norm).clamp(0, 1)
-        text_f, text_mask_f = self.encode_fine_text(texts, src_norm)
+        text_f, text_mask_f = self.encode_fine_text(texts, src_norm, coarse_text)
         memory, pad, vis_f = self.encode_stage(
             images_f, text_f, text_mask_f, fine=True, size_prior=self._size_prior(src_norm),
             rce_args=(vis, src_norm, crop_boxes / norm))
@@ -351,7 +381,10 @@ class RECS4R(BaseDetector):
             return jittered
         if cfg['train_crop'] == 'coarse':
             return coarse_boxes
-        use_coarse = torch.rand(b, device=gt_boxes.device) < cfg['coarse_prob']
+        p = float(cfg['coarse_prob'])
+        if cfg['coarse_prob_warmup'] > 0:
+            p *= min(1.0, self._train_steps / float(cfg['coarse_prob_warmup']))
+        use_coarse = torch.rand(b, device=gt_boxes.device) < p
         return torch.where(use_coarse[:, None], coarse_boxes, jittered)
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
@@ -394,16 +427,19 @@ class RECS4R(BaseDetector):
         coarse_boxes = self.coder.rect(tokens[:, 1:], pred_xy)  # B_c = Rect(P_c), normalised
         losses.update(head.loss_coarse(coarse_boxes, gt_boxes / norm, weights))  # L_coarse
 
-        # ---- fine pass on crops of the input image
-        src = self._train_crop_boxes(coarse_boxes.detach() * norm, gt_boxes)
+        # ---- fine pass on crops of the input (or original) image
+        if self.refine_cfg['detach_coarse']:
+            coarse_boxes = coarse_boxes.detach()
+        src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes)
+        self._train_steps += 1
         fine = self.fine_features(batch_inputs, texts, vis, src, img_hw,
-                                  self._originals(batch_data_samples))
+                                  self._originals(batch_data_samples), (text, text_mask))
         head_f = self.fine_modules.head
+        crop_boxes = fine.crop_boxes.detach()  # the targets never move with the coarse box
         f_tokens, f_coords, f_weights = self.coder.encode_crops(
-            masks_t, gt_boxes, box_only, fine.crop_boxes, int(self.refine_cfg['input_size']),
-            keys)
+            masks_t, gt_boxes, box_only, crop_boxes, int(self.refine_cfg['input_size']), keys)
         r = int(head_f.gcl_raster_size)
-        gcl_masks = crop_and_resize(masks_t, fine.crop_boxes, (r, r))[:, 0]
+        gcl_masks = crop_and_resize(masks_t, crop_boxes, (r, r))[:, 0]
         fine_mask_w = f_weights * torch.from_numpy(~box_only).to(f_weights)
         if fine.grounding is not None:
             losses['loss_aux_mask_fine'] = self.aux_head.loss(fine.grounding, gcl_masks,
@@ -454,7 +490,7 @@ class RECS4R(BaseDetector):
         head_f = self.fine_modules.head
         for _ in range(int(self.refine_cfg['test_passes'])):
             feats = self.fine_features(batch_inputs, texts, vis, boxes * norm, img_hw,
-                                       originals)
+                                       originals, (text, text_mask))
             fine = head_f.predict(feats.memory, feats.padding_mask,
                                   memory_hw=feats.vis.shape[-2:],
                                   pointer_prior=feats.pointer_prior)

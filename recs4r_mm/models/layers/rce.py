@@ -3,8 +3,9 @@
 The fine stage does "correction + refinement" instead of re-learning: the coarse stage's global
 visual-language map F_global and coarse box B_c enter the fine (local) features as residuals.
 
-RECS4R (CVPR 2026), Key Design 2; Eq. (RCE-ch) below is its f = (1+γ)·F + β, applied to
-F_local (docs/design.md §3, §8 "RCE channel modulation").
+RECS4R (CVPR 2026), Key Design 2; Eq. (RCE-ch) below is its f = (1+γ)·F_global + β, with
+F_global resampled into the crop (``channel_source='global'``, the paper) or applied to F_local
+(``'local'``, the earlier variant) (docs/design.md §3, §8 "RCE channel modulation").
 """
 import torch
 import torch.nn as nn
@@ -46,7 +47,8 @@ class RCE(BaseModule):
 
     Steps (each switchable):
       1. box-weighted global semantics g = pool(F_global * M(B_c)) (+ global mean);
-      2. channel modulation  f = (1 + gamma) * F_local + beta,  (gamma, beta) = MLP(g);
+      2. channel modulation  f = (1 + gamma) * F + beta,  (gamma, beta) = MLP(g), where F is
+                              F_global resampled into the crop (the paper) or F_local;
       3. spatial gate        F_spatial = f * sigmoid(conv([mean_c f, max_c f, M_crop(B_c),
                               F_global resampled into the crop])) (attention gate from B_c;
                               F_spatial = f when the gate is off);
@@ -58,6 +60,8 @@ class RCE(BaseModule):
         num_heads (int): Heads of the light cross-attention.
         pool_size (int): F_global is pooled to ``pool_size^2`` keys for the cross-attention.
         use_channel (bool): Enable step 2.
+        channel_source (str): What step 2 modulates: ``'global'`` (F_global inside the crop,
+            the paper's f = (1+γ)·F_global + β) or ``'local'`` (F_local).
         use_spatial (bool): Enable step 3.
         use_cross_attn (bool): Enable step 4.
         init_std (float): Std of the (small) init of the modulation and fusion outputs, so
@@ -69,6 +73,7 @@ class RCE(BaseModule):
                  num_heads: int = 4,
                  pool_size: int = 8,
                  use_channel: bool = True,
+                 channel_source: str = 'global',
                  use_spatial: bool = True,
                  use_cross_attn: bool = True,
                  init_std: float = 0.01,
@@ -77,8 +82,12 @@ class RCE(BaseModule):
         if not (use_channel or use_spatial or use_cross_attn):
             raise ValueError('RCE needs at least one of use_channel / use_spatial / '
                              'use_cross_attn; set model.rce=None to switch RCE off')
+        if channel_source not in ('global', 'local'):
+            raise ValueError(f"RCE.channel_source must be 'global' or 'local', "
+                             f'got {channel_source!r}')
         c = embed_dims
         self.embed_dims = c
+        self.channel_source = channel_source
         self.pool_size = pool_size
         self.use_channel = use_channel
         self.use_spatial = use_spatial
@@ -125,13 +134,18 @@ class RCE(BaseModule):
         crop_boxes = crop_boxes.detach().to(local_feat)
         box_map = soft_box_map(coarse_boxes, (hc, wc))  # (B, 1, hc, wc)
         weighted = global_feat * box_map  # F_global weighted by B_c
+        crop_px = crop_boxes * torch.tensor([wc, hc, wc, hc], device=crop_boxes.device,
+                                            dtype=crop_boxes.dtype)  # the crop on F_global
         f = local_feat
         if self.use_channel:
             # RCE step 1: g = pool(F_global * M(B_c)), plus the global mean
             g_box = weighted.flatten(2).sum(-1) / box_map.flatten(2).sum(-1).clamp(min=1e-6)
             g_all = global_feat.flatten(2).mean(-1)
             gamma, beta = self.film(torch.cat([g_box, g_all], dim=1)).chunk(2, dim=1)
-            f = (1 + gamma[..., None, None]) * local_feat + beta[..., None, None]  # Eq. (RCE-ch)
+            src = local_feat
+            if self.channel_source == 'global':  # F_global over the crop, on the local grid
+                src = crop_and_resize(global_feat, crop_px, (hf, wf))
+            f = (1 + gamma[..., None, None]) * src + beta[..., None, None]  # Eq. (RCE-ch)
         branches = []
         if self.use_spatial:
             # coarse box in crop coordinates
@@ -140,8 +154,7 @@ class RCE(BaseModule):
                                      (coarse_boxes[:, 2:] - lo) / size], dim=1)
             crop_map = soft_box_map(box_in_crop, (hf, wf))
             g_red = self.global_reduce(global_feat)
-            pix = crop_boxes * torch.tensor([wc, hc, wc, hc], device=f.device, dtype=f.dtype)
-            g_crop = crop_and_resize(g_red, pix, (hf, wf))  # F_global inside the crop
+            g_crop = crop_and_resize(g_red, crop_px, (hf, wf))  # F_global inside the crop
             gate_in = torch.cat([f.mean(1, keepdim=True), f.amax(1, keepdim=True), crop_map,
                                  g_crop], dim=1)
             branches.append(f * torch.sigmoid(self.gate(gate_in)))  # Eq. (RCE-sp) F_spatial

@@ -126,12 +126,17 @@ class FineTextTemplate:
         nouns = [w for w in phrase if w not in _MODIFIERS]
         return nouns[-1] if nouns else self.fallback
 
-    def __call__(self, expression: str, box_norm: Tuple[float, float, float, float]) -> str:
-        """Fine text for one sample; ``box_norm`` = coarse box, xyxy normalised to [0, 1]."""
+    def fill(self, expression: str, box_norm: Tuple[float, float, float, float]) -> str:
+        """The template alone, filled for one sample; ``box_norm`` = coarse box, xyxy
+        normalised to [0, 1]."""
         x1, y1, x2, y2 = [float(v) for v in box_norm]
         area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
-        # T_f = template(size, category, position) + expression (Overall Architecture)
-        text = self.template.format(size=self.size_word(area),
+        return self.template.format(size=self.size_word(area),
                                     category=self.category(expression),
                                     position=self.position_word((x1 + x2) / 2, (y1 + y2) / 2))
+
+    def __call__(self, expression: str, box_norm: Tuple[float, float, float, float]) -> str:
+        """Fine text for one sample: the filled template, then the expression."""
+        # T_f = template(size, category, position) + expression (Overall Architecture)
+        text = self.fill(expression, box_norm)
         return f'{text} {expression}' if self.append_expression else text

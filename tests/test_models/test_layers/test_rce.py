@@ -54,3 +54,30 @@ def test_rce_depends_on_coarse_box():
 def test_rce_all_off_is_an_error():
     with pytest.raises(ValueError, match='rce=None'):
         RCE(16, use_channel=False, use_spatial=False, use_cross_attn=False)
+
+
+@pytest.mark.parametrize('source', ['global', 'local'])
+def test_rce_channel_modulation_source(source):
+    """Eq. (RCE-ch) f = (1+γ)·F + β: with the spatial gate and cross-attention off and the
+    fusion set to the identity, out - F_local = f, so f can be checked against F_global
+    resampled into the crop (the paper) or F_local (the earlier variant)."""
+    from recs4r_mm.models.layers.roi_crop import crop_and_resize
+    c = 16
+    rce = RCE(embed_dims=c, num_heads=2, use_channel=True, use_spatial=False,
+              use_cross_attn=False, channel_source=source)
+    rce.init_weights()
+    with torch.no_grad():
+        rce.fuse.weight.copy_(torch.eye(c)[..., None, None])
+        rce.film[-1].weight.zero_()
+        rce.film[-1].bias.copy_(torch.cat([torch.full((c, ), 1.0), torch.full((c, ), 0.5)]))
+    local, glob, coarse, crop = _inputs(c=c)
+    f = rce(local, glob, coarse, crop) - local  # = (1 + 1) * F + 0.5
+    glob_in_crop = crop_and_resize(glob, crop * 8, (6, 6))  # F_global is 8 x 8
+    feat, other = (glob_in_crop, local) if source == 'global' else (local, glob_in_crop)
+    assert torch.allclose(f, 2 * feat + 0.5, atol=1e-5)
+    assert not torch.allclose(f, 2 * other + 0.5, atol=1e-2)
+
+
+def test_rce_channel_source_is_checked():
+    with pytest.raises(ValueError, match="channel_source must be 'global' or 'local'"):
+        RCE(16, channel_source='F_local')
