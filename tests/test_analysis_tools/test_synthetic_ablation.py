@@ -20,6 +20,20 @@ def test_rows_carry_the_paper_switches(ablation_tool):
                                                    'recs4r_tiny_synthetic.py')) == [1]
     with pytest.raises(ValueError, match='unknown row'):
         ablation_tool.row_options('rcee_off', None, [])
+    # a seed goes before the switches
+    assert ablation_tool.row_options('gcl_off', None, [], seed=1) == [
+        'randomness.seed=1', 'model.head.loss_gcl.loss_weight=0.0']
+
+
+def test_add_one_rows_switch_on_exactly_one_component(ablation_tool):
+    """The paper's add-one form: the baseline has all four off, each baseline_X turns X
+    back on (i.e. lacks X's off switch and has the other three)."""
+    off = ablation_tool.OFF
+    assert sorted(ablation_tool.row_options('baseline', None, [])) == sorted(off.values())
+    for comp in ('lucdp', 'rce', 'cimf', 'gcl'):
+        opts = ablation_tool.row_options(f'baseline_{comp}', None, [])
+        assert off[comp] not in opts
+        assert sorted(opts) == sorted(v for k, v in off.items() if k != comp)
 
 
 def test_table_reads_the_last_validation(ablation_tool, tmp_path):
@@ -29,24 +43,42 @@ def test_table_reads_the_last_validation(ablation_tool, tmp_path):
             {'recs/RECS_Sum': 10.0, 'recs/VG_Acc@0.5': 1.0, 'step': 1},
             {'recs/RECS_Sum': 20.5, 'recs/VG_Acc@0.5': 2.25, 'step': 2}]
     (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in recs) + '\n')
-    results = {'full': ablation_tool.last_val(str(tmp_path / 'full')),
-               'gcl_off': ablation_tool.last_val(str(tmp_path / 'gcl_off'))}
-    table = ablation_tool.format_table(results, {'full': 3.0})
-    assert '| full | – | – | 2.25 | – | – | 20.50 | 3.0 |' in table
-    assert '| gcl_off | no validation in the log' in table
+    results = {('full', None): ablation_tool.last_val(str(tmp_path / 'full')),
+               ('gcl_off', None): ablation_tool.last_val(str(tmp_path / 'gcl_off'))}
+    table = ablation_tool.format_table(results, {('full', None): 3.0})
+    assert '| full | – | – | – | 2.25 | – | – | 20.50 | 3.0 |' in table
+    assert '| gcl_off | – | no validation in the log' in table
+    assert 'mean' not in table
+
+
+def test_table_gives_the_mean_over_seeds(ablation_tool):
+    keys = ('VG_Acc@0.5', 'RECS_Sum', 'tiny/RIS_mIoU')
+    results = {('full', 0): {'recs/VG_Acc@0.5': 80.0, 'recs/RECS_Sum': 200.0,
+                             'recs/tiny/RIS_mIoU': 50.0},
+               ('full', 1): {'recs/VG_Acc@0.5': 70.0, 'recs/RECS_Sum': 190.0,
+                             'recs/tiny/RIS_mIoU': 40.0},
+               ('full', 2): None}
+    table = ablation_tool.format_table(results, {('full', 0): 1.5}, keys)
+    assert '| full | 0 | 80.00 | 200.00 | 50.00 | 1.5 |' in table
+    assert '| full | 2 | no validation in the log |  |  | – |' in table
+    assert '| full | mean of 2 | 75.00 | 195.00 | 45.00 | |' in table
 
 
 def test_one_row_trains_and_is_tabulated(ablation_tool, tiny_synthetic_config, tmp_path,
                                          capsys):
     _, cfg = tiny_synthetic_config
-    rc = ablation_tool.main([str(cfg), '--work-root', str(tmp_path), '--rows', 'gcl_off',
-                             '--epochs', '1'])
+    rc = ablation_tool.main([str(cfg), '--work-root', str(tmp_path), '--rows', 'my_row',
+                             '--row', 'my_row', 'model.head.loss_gcl.loss_weight=0.0',
+                             '--epochs', '1', '--seeds', '3'])
     out = capsys.readouterr().out
-    assert rc == 0, (tmp_path / 'gcl_off' / 'ablation_stdout.log').read_text()[-3000:]
-    assert 'model.head.loss_gcl.loss_weight=0.0' in out
-    row = [line for line in out.splitlines() if line.startswith('| gcl_off |')][0]
-    sum_cell = row.split('|')[7].strip()
+    log_path = tmp_path / 'my_row' / 'seed3' / 'ablation_stdout.log'
+    assert rc == 0, log_path.read_text()[-3000:]
+    assert 'randomness.seed=3 model.head.loss_gcl.loss_weight=0.0' in out
+    row = [line for line in out.splitlines() if line.startswith('| my_row | 3 |')][0]
+    sum_cell = row.split('|')[8].strip()
     assert float(sum_cell) >= 0
     assert (tmp_path / 'ablation_table.md').read_text().strip().endswith(row)
-    log = (tmp_path / 'gcl_off' / 'ablation_stdout.log').read_text()
+    log = log_path.read_text()
     assert 'loss_gcl: 0.0000' in log
+    assert ablation_tool.main([str(cfg), '--work-root', str(tmp_path), '--row', 'full', 'a=1',
+                               '--table-only']) == 1  # a built-in name cannot be redefined
