@@ -4,7 +4,9 @@
         --out-dir out/
 
 Writes ``out/vis/<img>_0.png`` (mask overlay, box, numbered contour vertices, the expression) and
-``out/preds/<img>_0.json`` (polygons, box, score). Bad input prints one line and exits with 1.
+``out/preds/<img>_0.json`` (polygons, box, score, oriented box = the contour's minimum-area
+rectangle: centre, width, height, angle in degrees, corners). Bad input prints one line and exits
+with 1. Whole GeoTIFF scenes: tools/infer_scene.py (docs/scene_inference.md).
 """
 import argparse
 import sys
@@ -42,7 +44,10 @@ def main():
         sys.exit('error: ' + ' '.join(str(err).split()))  # one line
     pred = result['predictions'][0]
     x1, y1, x2, y2 = pred['bbox']
-    print(f'"{args.text}": box [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}], '
+    ob = pred['oriented_box']
+    obox = (f'oriented box centre ({ob["center"][0]:.1f}, {ob["center"][1]:.1f}) '
+            f'{ob["width"]:.1f} x {ob["height"]:.1f} at {ob["angle"]:.1f} deg, ') if ob else ''
+    print(f'"{args.text}": box [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}], {obox}'
           f'score {pred["score"]:.3f}, '
           f'{sum(len(p["outer"]) for p in pred["polygons"])} vertices in {len(pred["polygons"])} '
           f'part(s); wrote {args.out_dir}/vis and {args.out_dir}/preds')

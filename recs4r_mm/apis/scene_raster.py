@@ -14,6 +14,7 @@ from mmengine.logging import print_log
 
 STRETCHES = ('auto', 'none', 'percentile', 'minmax')
 STATS_SIDE = 1024  # long side of the decimated read the stretch statistics come from
+GDAL_CACHE_MB = 64  # GDAL's block cache (its default is 5 % of the RAM)
 
 
 class SceneError(ValueError):
@@ -64,13 +65,26 @@ class SceneRaster:
             raise SceneError(f'percentiles must satisfy 0 <= low < high <= 100, got {lo}, {hi}')
         self.percentiles = (lo, hi)
         try:
-            with warnings.catch_warnings():
+            with self._env(), warnings.catch_warnings():
                 warnings.simplefilter('ignore', rasterio.errors.NotGeoreferencedWarning)
                 self.ds = rasterio.open(path)
         except rasterio.errors.RasterioIOError as err:
             raise SceneError(f'{path} is not a raster GDAL can read '
                              f'({" ".join(str(err).split())})') from err
-        ds = self.ds
+        try:
+            self._setup(bands, stretch, window)
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _env():
+        """GDAL settings of every call (inside a rasterio Env GDAL's messages go to Python's
+        logging instead of stderr; the exceptions carry them)."""
+        return _rasterio().Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20)
+
+    def _setup(self, bands, stretch, window) -> None:
+        ds, path = self.ds, self.path
         self.crs = ds.crs
         self.transform = ds.transform
         if self.crs is None:
@@ -127,9 +141,10 @@ class SceneRaster:
         x1, y1, x2, y2 = (float(v) for v in box)
         win = Window(self.col_off + x1, self.row_off + y1, x2 - x1, y2 - y1)
         try:
-            return self.ds.read(self.bands, window=win, out_shape=(3, int(out_hw[0]),
-                                                                   int(out_hw[1])),
-                                resampling=getattr(Resampling, resampling), masked=True)
+            with self._env():
+                return self.ds.read(self.bands, window=win,
+                                    out_shape=(3, int(out_hw[0]), int(out_hw[1])),
+                                    resampling=getattr(Resampling, resampling), masked=True)
         except rasterio.errors.RasterioError as err:
             cause = err.__cause__ or err.__context__ or err
             raise SceneError(f'cannot read window {[round(v, 1) for v in (x1, y1, x2, y2)]} of '
@@ -210,7 +225,8 @@ class SceneRaster:
         return math.sqrt(abs(t.a * t.e - t.b * t.d))
 
     def close(self) -> None:
-        self.ds.close()
+        with self._env():
+            self.ds.close()
 
     def __enter__(self):
         return self

@@ -2,12 +2,13 @@
 import glob
 import json
 
+import cv2
 import mmcv
 import numpy as np
 import pytest
 
 from recs4r_mm.apis import RECSInferencer
-from recs4r_mm.structures import polygons_to_box, polygons_to_mask
+from recs4r_mm.structures import polygons_to_box, polygons_to_mask, polygons_to_oriented_box
 
 
 def _scene(root, split='val'):
@@ -39,13 +40,28 @@ def test_single_image_gives_consistent_polygons_box_mask(inferencer, trained_tin
     assert np.allclose(pred['bbox'], polygons_to_box(parts), atol=0.02)
     filled = polygons_to_mask(parts, (h, w))
     assert (filled != pred['mask']).sum() <= 0.02 * max(1, filled.sum())
+    # oriented box = the polygons' minimum-area rectangle: it holds every outer vertex and is
+    # no larger than the axis-aligned box
+    ob = pred['oriented_box']
+    ref = polygons_to_oriented_box(parts)
+    assert ob['center'] == pytest.approx(list(ref['center']), abs=0.02)
+    assert (ob['width'], ob['height']) == pytest.approx((ref['width'], ref['height']), abs=0.02)
+    assert ob['width'] >= ob['height'] and -90 <= ob['angle'] < 90
+    x1, y1, x2, y2 = pred['bbox']
+    assert ob['width'] * ob['height'] <= (x2 - x1) * (y2 - y1) + 0.1
+    corners = np.array(ob['corners'], np.float32)
+    for p in parts:
+        for v in p['outer']:
+            assert cv2.pointPolygonTest(corners, (float(v[0]), float(v[1])), True) >= -0.05
     # files: an overlay PNG and a JSON with the same box
     pngs = glob.glob(str(tmp_path / 'vis' / '*.png'))
     jsons = glob.glob(str(tmp_path / 'preds' / '*.json'))
     assert len(pngs) == 1 and len(jsons) == 1
     assert mmcv.imread(pngs[0]).shape[0] >= h
     with open(jsons[0]) as f:
-        assert json.load(f)['bbox'] == pytest.approx(pred['bbox'])
+        written = json.load(f)
+    assert written['bbox'] == pytest.approx(pred['bbox'])
+    assert written['oriented_box'] == ob
 
 
 def test_batched_arrays_and_paths_agree(inferencer, trained_tiny_synthetic):

@@ -25,8 +25,9 @@ def test_demo_writes_overlay_and_json(trained_tiny_synthetic):
     (js, ) = os.listdir(out / 'preds')
     with open(out / 'preds' / js) as f:
         pred = json.load(f)
-    assert set(pred) == {'text', 'bbox', 'score', 'polygons'}
+    assert set(pred) == {'text', 'bbox', 'score', 'polygons', 'oriented_box'}
     assert len(pred['bbox']) == 4 and pred['polygons']
+    assert len(pred['oriented_box']['corners']) == 4 and 'oriented box' in log
 
 
 def test_demo_bad_inputs_give_one_line_and_nonzero_exit(trained_tiny_synthetic, tmp_path):

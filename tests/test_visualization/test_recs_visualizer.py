@@ -36,3 +36,20 @@ def test_draws_gt_green_and_prediction_red_at_their_places(tmp_path):
     assert pred_px[0] > pred_px[1] + 30 and pred_px[0] > pred_px[2] + 30
     # Background far from both stays the input grey.
     assert np.abs(drawn[30 * 4, 8 * 4].astype(int) - 100).max() <= 5
+
+
+def test_draws_the_oriented_box_in_white(tmp_path):
+    from recs4r_mm.structures import oriented_box_corners
+    vis = RECSLocalVisualizer(min_size=128, draw_vertex_ids=False)
+    sample = _sample()
+    # a 12 x 4 px box turned by 20 degrees around (10, 26), below the caption, left of the
+    # red prediction
+    sample.pred_instances.oriented_bboxes = torch.tensor([[10., 26., 12., 4., 20.]])
+    drawn = vis.add_datasample('s', np.full((32, 32, 3), 100, np.uint8), sample, draw_gt=False)
+    corners = oriented_box_corners((10, 26), 12, 4, 20) * 4  # drawn upscaled x4
+    mid = (corners[0] + corners[1]) / 2  # on a long edge
+    patch = drawn[int(mid[1]) - 2:int(mid[1]) + 3, int(mid[0]) - 2:int(mid[0]) + 3]
+    assert patch.astype(int).min(-1).max() > 200  # a white line there
+    plain = vis.add_datasample('s', np.full((32, 32, 3), 100, np.uint8), _sample(),
+                               draw_gt=False)
+    assert np.abs(plain[int(mid[1]), int(mid[0])].astype(int) - 100).max() <= 5
