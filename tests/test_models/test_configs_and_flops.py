@@ -105,5 +105,12 @@ def test_get_flops_tool_on_tiny_config():
     assert reuse['rows']['text_encoder']['fine'] == one_pass['rows']['text_encoder']['coarse']
     assert reuse['rows']['text_encoder']['coarse'] == rows['text_encoder']['coarse']
     assert reuse['total'] < res['total']
+    # an extra test-time fine pass costs one more fine stage (its text included)
+    assert res['test_passes'] == 1 and res['total_all_passes'] == res['total']
+    cfg.model.refine.test_passes = 3
+    three = mod.complexity(cfg, (64, 64), num_vertices=8)
+    fine = three['stage_totals']['fine'] + three['rows']['text_encoder']['fine']
+    assert three['total_all_passes'] == three['total'] + 2 * fine
+    assert 'refine.test_passes=3 fine passes' in mod.format_report(three)
     report = mod.format_report(res)
     assert '| backbone |' in report and 'total' in report

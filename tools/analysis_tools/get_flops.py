@@ -216,10 +216,13 @@ def complexity(cfg, shape: Sequence[int] = (512, 512), fine_size: Optional[int] 
             params[f'fine_{comp}'] = sum(
                 p.numel() for p in getattr(model, f'fine_{comp}').parameters())
     total = sum(totals.values()) + sum(text_flops.values())
+    # refine.test_passes > 1: each extra fine pass at inference costs one more fine stage
+    passes = int(model.refine_cfg['test_passes']) if model.two_stage else 0
+    extra = (passes - 1) * (totals['fine'] + text_flops['fine']) if passes > 1 else 0
     return dict(rows=rows, text=text_flops, stage_totals=totals, total=total, params=params,
                 total_params=sum(p.numel() for p in model.parameters()), shape=(h, w),
                 fine_size=s if model.two_stage else None, num_vertices=n, num_tokens=t,
-                fine_tokens=fine_tokens,
+                fine_tokens=fine_tokens, test_passes=passes, total_all_passes=total + extra,
                 fine_text=model.refine_cfg['fine_text'] if model.two_stage else None)
 
 
@@ -246,6 +249,10 @@ def format_report(res: Dict) -> str:
     lines.append(f'| **total** | {g(st["coarse"] + res["text"]["coarse"])} | '
                  f'{g(st.get("fine", 0) + res["text"]["fine"])} | '
                  f'**{g(res["total"])}** | **{m(res["total_params"])}** |')
+    if res['test_passes'] > 1:
+        lines.append('')
+        lines.append(f'Both stages above; the config decodes with refine.test_passes='
+                     f'{res["test_passes"]} fine passes: {g(res["total_all_passes"])} GFLOPs.')
     lines.append('')
     lines.append('FLOPs = multiply-adds (mmengine.analysis); the text encoder runs once per stage '
                  "(in the fine stage on the template alone with refine.fine_text='reuse').")
