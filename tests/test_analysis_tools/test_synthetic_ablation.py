@@ -82,3 +82,19 @@ def test_one_row_trains_and_is_tabulated(ablation_tool, tiny_synthetic_config, t
     assert 'loss_gcl: 0.0000' in log
     assert ablation_tool.main([str(cfg), '--work-root', str(tmp_path), '--row', 'full', 'a=1',
                                '--table-only']) == 1  # a built-in name cannot be redefined
+
+
+def test_paper_row_reproduces_the_paper_config(ablation_tool):
+    """The ``paper`` row's options on the main-job config give the model of
+    configs/paper/recs4r_tiny_synthetic_paper.py."""
+    import argparse
+
+    from mmengine.config import Config, DictAction
+    opts = ablation_tool.paper_row()
+    assert 'model.aux_head=None' in opts and 'model.head.reg_mode=direct' in opts
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'recs4r_tiny_synthetic.py'))
+    cfg.merge_from_dict(parser.parse_args(['--o'] + opts).o)
+    paper = Config.fromfile(osp.join(REPO, 'configs', 'paper', 'recs4r_tiny_synthetic_paper.py'))
+    assert cfg.model.to_dict() == paper.model.to_dict()

@@ -13,10 +13,12 @@ Remove-one rows (the same switches as ``configs/ablation/``): ``full``; ``lucdp_
 L_coarse); ``cimf_off`` (FPN-style sum, no scale weights / text gates / cross-attention);
 ``gcl_off``. Add-one rows, the paper's form: ``baseline`` (all four off: single-stage box
 tokens + polygon, FPN sum, no GCL) and ``baseline_lucdp`` / ``_rce`` / ``_cimf`` / ``_gcl``
-(one switched on). ``--row NAME KEY=VALUE ...`` adds a row of one's own (e.g.
-``--row rce_local model.rce.channel_source=local``). With ``--seeds`` every row runs once per
-seed (``randomness.seed``) in ``WORK_ROOT/ROW/seedS`` and the table adds their mean. With
-``--parallel`` the runs share the machine (each gets ``--threads`` intra-op threads).
+(one switched on). ``paper``: the full model in the paper's formulation (the switch set of
+``configs/_base_/models/recs4r_paper_formulation.py``). ``--row NAME KEY=VALUE ...`` adds a
+row of one's own (e.g. ``--row rce_local model.rce.channel_source=local``). With ``--seeds``
+every row runs once per seed (``randomness.seed``) in ``WORK_ROOT/ROW/seedS`` and the table adds
+their mean. With ``--parallel`` the runs share the machine (each gets ``--threads`` intra-op
+threads).
 """
 import argparse
 import os
@@ -46,6 +48,22 @@ ROWS: Dict[str, List[str]] = {
     'baseline': list(OFF.values()),
     **{f'baseline_{on}': [v for k, v in OFF.items() if k != on] for on in OFF},
 }
+PAPER_FORMULATION = osp.join(REPO, 'configs', '_base_', 'models',
+                             'recs4r_paper_formulation.py')
+
+
+def paper_row(path: str = PAPER_FORMULATION) -> List[str]:
+    """The ``paper`` row: the switch set of ``recs4r_paper_formulation.py`` as options."""
+    from mmengine.config import Config
+
+    def flat(value, prefix):
+        if isinstance(value, dict) and value:
+            return [o for k, v in value.items() for o in flat(v, f'{prefix}.{k}')]
+        return [f'{prefix}={value}']
+
+    return flat(Config.fromfile(path).paper_formulation.to_dict(), 'model')
+
+
 KEYS = ('VG_oIoU', 'VG_mIoU', 'VG_Acc@0.5', 'RIS_oIoU', 'RIS_mIoU', 'RECS_Sum')
 
 
@@ -169,7 +187,8 @@ def main(argv=None) -> int:
     p.add_argument('config')
     p.add_argument('--work-root', default='work_dirs/synthetic_ablation')
     p.add_argument('--rows', nargs='+', default=None,
-                   help=f'rows to run (default: all of {", ".join(ROWS)} and every --row)')
+                   help=f'rows to run (default: all of {", ".join(ROWS)}, paper and every '
+                   '--row)')
     p.add_argument('--row', nargs='+', action='append', default=[],
                    metavar=('NAME', 'KEY=VALUE'), help='an extra row: its name and options')
     p.add_argument('--seeds', type=int, nargs='+', default=None,
@@ -187,7 +206,7 @@ def main(argv=None) -> int:
     if not osp.isfile(args.config):
         print(f'error: config {args.config} not found', file=sys.stderr)
         return 1
-    rows = dict(ROWS)
+    rows = dict(ROWS, paper=paper_row())
     for spec in args.row:
         if spec[0] in ROWS:
             print(f'error: --row {spec[0]} is a built-in row', file=sys.stderr)
