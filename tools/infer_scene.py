@@ -38,8 +38,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=8, help='expressions per batch')
     parser.add_argument('--max-passes', type=int, default=8, help='most fine passes')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:0 ...')
-    parser.add_argument('--vis', help='also draw the result over an overview into this PNG')
-    parser.add_argument('--vis-size', type=int, default=1024, help='long side of --vis')
+    parser.add_argument('--vis', help='also draw the result over an overview into this PNG, '
+                        'with a panel per fine window of the first expression')
+    parser.add_argument('--vis-size', type=int, default=1024, help='width of --vis')
     return parser.parse_args(argv)
 
 
@@ -70,16 +71,18 @@ def parse_bands(text):
 
 
 def draw(scene, preds, out_file, size):
+    """The overview with the results, and a panel per fine window of the first expression."""
     import mmcv
+    import numpy as np
 
-    from recs4r_mm.visualization import draw_scene_predictions
-    k = min(1.0, size / max(scene.width, scene.height))
-    hw = (max(1, round(scene.height * k)), max(1, round(scene.width * k)))
-    overview = scene.overview(hw)
-    offset = scene.to_file_pixels([[0, 0]])[0]
-    drawing = draw_scene_predictions(overview, preds, (hw[1] / scene.width,
-                                                       hw[0] / scene.height), offset)
-    mmcv.imwrite(drawing[..., ::-1], out_file)
+    from recs4r_mm.visualization import draw_scene_figure
+    offset = np.tile(scene.to_file_pixels([[0, 0]])[0], 2)
+
+    def read(box, hw):  # file px -> the region's px
+        return scene.read(np.asarray(box, float) - offset, hw, 'average')
+
+    region = offset + [0, 0, scene.width, scene.height]
+    mmcv.imwrite(draw_scene_figure(read, region, preds, size)[..., ::-1], out_file)
 
 
 def run(args) -> int:

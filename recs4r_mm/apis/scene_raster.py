@@ -45,6 +45,8 @@ class SceneRaster:
         percentiles (tuple[float, float]): low/high percentiles of ``'percentile'``.
         window (Sequence[int], optional): ``(col, row, width, height)``: a region of the file
             to search in (pixels); default the whole file.
+        opener (callable, optional): passed to ``rasterio.open`` (e.g. to count the bytes read,
+            tools/analysis_tools/benchmark_scene.py).
 
     Attributes:
         width, height (int): size of the region in native pixels.
@@ -53,7 +55,7 @@ class SceneRaster:
 
     def __init__(self, path: str, bands: Optional[Sequence[int]] = None, stretch: str = 'auto',
                  percentiles: Tuple[float, float] = (2.0, 98.0),
-                 window: Optional[Sequence[int]] = None) -> None:
+                 window: Optional[Sequence[int]] = None, opener=None) -> None:
         rasterio = _rasterio()
         self.path = path
         if not osp.isfile(path):
@@ -67,7 +69,7 @@ class SceneRaster:
         try:
             with self._env(), warnings.catch_warnings():
                 warnings.simplefilter('ignore', rasterio.errors.NotGeoreferencedWarning)
-                self.ds = rasterio.open(path)
+                self.ds = rasterio.open(path, opener=opener)
         except rasterio.errors.RasterioIOError as err:
             raise SceneError(f'{path} is not a raster GDAL can read '
                              f'({" ".join(str(err).split())})') from err

@@ -1,6 +1,6 @@
 """Visualisation (no paper part): :class:`RECSLocalVisualizer` (docs/datasets.md "Browsing") and
 :func:`draw_scene_predictions` (docs/scene_inference.md)."""
 from .recs_visualizer import RECSLocalVisualizer
-from .scene_drawing import draw_scene_predictions
+from .scene_drawing import draw_scene_figure, draw_scene_predictions
 
-__all__ = ['RECSLocalVisualizer', 'draw_scene_predictions']
+__all__ = ['RECSLocalVisualizer', 'draw_scene_predictions', 'draw_scene_figure']

@@ -1,8 +1,10 @@
-"""Drawing scene predictions over an overview: polygons, oriented boxes and the fine windows.
+"""Drawing scene predictions over an overview: polygons, oriented boxes and the fine windows
+(:func:`draw_scene_predictions`), and the overview with one panel per fine window
+(:func:`draw_scene_figure`).
 
 No paper part; docs/scene_inference.md (the picture there is drawn by this).
 """
-from typing import Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -12,7 +14,8 @@ COLORS = ((230, 40, 40), (40, 120, 230), (240, 200, 20), (200, 60, 200), (40, 20
 
 def draw_scene_predictions(overview: np.ndarray, preds: Sequence[Dict],
                            scale: Tuple[float, float], offset: Tuple[float, float] = (0, 0),
-                           draw_windows: bool = True) -> np.ndarray:
+                           draw_windows: bool = True,
+                           captions: Optional[Sequence[str]] = None) -> np.ndarray:
     """Draw predictions in file pixels on an overview (h, w, 3) RGB of the scene.
 
     Args:
@@ -22,6 +25,8 @@ def draw_scene_predictions(overview: np.ndarray, preds: Sequence[Dict],
         scale (tuple): (sx, sy) overview px per file px.
         offset (tuple): file px of the overview's top-left corner.
         draw_windows (bool): also draw each fine pass's window (thin, grey).
+        captions (Sequence[str], optional): one per prediction (default: its number,
+            expression, score and passes).
 
     Returns:
         np.ndarray: (h, w, 3) uint8 RGB drawing (filled polygons half transparent, outlines,
@@ -53,10 +58,51 @@ def draw_scene_predictions(overview: np.ndarray, preds: Sequence[Dict],
         if pred.get('oriented_box') is not None:
             cv2.polylines(canvas, [to_px(pred['oriented_box']['corners'])], True,
                           (255, 255, 255), 1, cv2.LINE_AA, shift=4)
-        caption = f'{k + 1}: "{pred["text"]}" {pred["score"]:.2f}, {pred["passes"]} pass(es)'
+        caption = captions[k] if captions is not None else \
+            f'{k + 1}: "{pred["text"]}" {pred["score"]:.2f}, {pred["passes"]} pass(es)'
         y = 16 + 16 * k
         cv2.putText(canvas, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3,
                     cv2.LINE_AA)
         cv2.putText(canvas, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1,
                     cv2.LINE_AA)
     return canvas
+
+
+def draw_scene_figure(read: Callable[[Sequence[float], Tuple[int, int]], np.ndarray],
+                      region: Sequence[float], preds: Sequence[Dict],
+                      side: int = 1024) -> np.ndarray:
+    """The picture of docs/scene_inference.md: the overview of ``region`` with every
+    prediction, and under it one panel per fine window of the first prediction (the window
+    as read, with the prediction and the next, smaller window drawn on it).
+
+    Args:
+        read (callable): ``read(box, (h, w))`` -> (h, w, 3) uint8 RGB of ``box`` (xyxy file px)
+            resampled (e.g. a wrapper of :meth:`SceneRaster.read`).
+        region (Sequence[float]): the scene's xyxy in file px.
+        preds (Sequence[dict]): :class:`SceneInferencer` results.
+        side (int): width of the figure (and long side of the overview).
+
+    Returns:
+        np.ndarray: (H, side, 3) uint8 RGB.
+    """
+    x1, y1, x2, y2 = (float(v) for v in region)
+    k = side / max(x2 - x1, y2 - y1)
+    hw = (max(1, round((y2 - y1) * k)), max(1, round((x2 - x1) * k)))
+    overview = draw_scene_predictions(read((x1, y1, x2, y2), hw), preds,
+                                      (hw[1] / (x2 - x1), hw[0] / (y2 - y1)), (x1, y1))
+    canvas = np.zeros((hw[0], side, 3), np.uint8)
+    canvas[:, :hw[1]] = overview
+    windows = preds[0].get('windows', []) if preds else []
+    if not windows:
+        return canvas
+    n = max(3, len(windows))
+    s = side // n
+    row = np.zeros((s, side, 3), np.uint8)
+    for i, win in enumerate(windows):
+        wx1, wy1, wx2, wy2 = win
+        caption = f'window {i + 1}: {wx2 - wx1:.0f} x {wy2 - wy1:.0f} px'
+        panel = draw_scene_predictions(read(win, (s, s)), [dict(preds[0], windows=windows[i + 1:])],
+                                       (s / (wx2 - wx1), s / (wy2 - wy1)), (wx1, wy1),
+                                       captions=[caption])
+        row[:, i * s:(i + 1) * s] = panel
+    return np.concatenate([canvas, row], 0)

@@ -52,8 +52,9 @@ def test_writes_wgs84_geojson_and_overview_drawing(trained_tiny_synthetic, tmp_p
             assert (lonlat[:, 1] < 37.0463).all() and (lonlat[:, 1] > 37.0415).all()
             assert len(p['oriented_box_wgs84']) == 4 and p['area_units'] == 'metre^2'
             assert p['area'] <= (1024 * PIXEL) ** 2
-    drawing = mmcv.imread(str(vis))
-    assert drawing.shape == (1024, 1024, 3)
+    drawing = mmcv.imread(str(vis))  # the overview, then a row of window panels
+    passes = fc['features'][0]['properties']['passes']
+    assert drawing.shape == (1024 + 1024 // max(3, passes), 1024, 3)
     assert not [n for n in os.listdir(tmp_path) if n.endswith('.tmp')]
 
 
@@ -118,3 +119,20 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
     write_json_atomic({'a': 1}, str(out))
     assert json.loads(out.read_text()) == {'a': 1}
+
+
+def test_benchmark_reports_time_memory_and_bytes_read(tmp_path):
+    """tools/analysis_tools/benchmark_scene.py on a small generated scene (the real figures
+    are for 20000 px: docs/scene_inference.md)."""
+    out = tmp_path / 'bench.json'
+    log = run_tool(['tools/analysis_tools/benchmark_scene.py',
+                    osp.join(REPO, 'configs', 'recs4r_tiny_synthetic.py'), '--size', '1500',
+                    '--work-dir', str(tmp_path), '--threads', '1', '--out', str(out)],
+                   cwd=str(tmp_path))
+    assert 'peak RSS' in log and 'read from the file' in log
+    res = json.loads(out.read_text())
+    assert res['weights'].startswith('random') and res['passes'] >= 1
+    assert 0 < res['file_bytes_read'] < res['scene']['file_bytes']
+    assert res['peak_rss_mb'] >= res['peak_rss_after_model_mb'] > 100
+    assert res['subprocess_s'] >= res['process_s'] >= res['scene_s'] > 0
+    assert os.listdir(tmp_path) == ['bench.json']  # the generated scene is gone
