@@ -15,7 +15,6 @@ rule: docs/scene_inference.md.
     ...     preds = infer(scene, ['the large storage tank on the left'])
     >>> preds[0]['polygons'], preds[0]['passes']
 """
-import inspect
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmcv
@@ -61,9 +60,6 @@ class SceneInferencer:
         self.min_passes = int(refine['test_passes'])
         self.max_passes = max(int(max_passes), self.min_passes)
         self.show_progress = show_progress
-        # detectors whose fine text may reuse the coarse pass's text states take them
-        self._fine_text_takes_states = len(
-            inspect.signature(self.model.encode_fine_text).parameters) > 2
         self.resize = next((t for t in self.inferencer.pipeline.transforms
                             if type(t).__name__ == 'Resize' and t.scale is not None), None)
         if self.resize is None:
@@ -121,8 +117,7 @@ class SceneInferencer:
         model = self.model
         images = self._windows(scene, crops)
         src_n, crop_n = src * to_input, crops * to_input  # normalised coarse-input frame
-        extra = (coarse_text, ) if self._fine_text_takes_states else ()
-        text, text_mask = model.encode_fine_text(texts, src_n, *extra)
+        text, text_mask = model.encode_fine_text(texts, src_n, coarse_text)
         memory, pad, vis_f = model.encode_stage(
             images, text, text_mask, fine=True, size_prior=model._size_prior(src_n),
             rce_args=(vis, src_n, crop_n))
