@@ -116,7 +116,8 @@ class SceneInferencer:
         """
         model = self.model
         images = self._windows(scene, crops)
-        src_n, crop_n = src * to_input, crops * to_input  # normalised coarse-input frame
+        src_n = (src * to_input).clamp(0, 1)  # the normalised coarse-input frame, as the
+        crop_n = crops * to_input  # detector's fine_features has them
         text, text_mask = model.encode_fine_text(texts, src_n, coarse_text)
         memory, pad, vis_f = model.encode_stage(
             images, text, text_mask, fine=True, size_prior=model._size_prior(src_n),
