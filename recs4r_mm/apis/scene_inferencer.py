@@ -166,6 +166,8 @@ class SceneInferencer:
             results.extend(self._run(scene, chunk, overview, hw_in))
             if bar is not None:
                 bar.update(len(chunk))
+        if bar is not None:
+            bar.file.write('\n')  # the bar leaves its line open
         return results
 
     def _run(self, scene: SceneRaster, texts: Sequence[str], overview: np.ndarray,
