@@ -118,12 +118,10 @@ class SceneInferencer:
         images = self._windows(scene, crops)
         src_n = (src * to_input).clamp(0, 1)  # the normalised coarse-input frame, as the
         crop_n = crops * to_input  # detector's fine_features has them
-        text, text_mask = model.encode_fine_text(texts, src_n, coarse_text)
-        memory, pad, vis_f = model.encode_stage(
-            images, text, text_mask, fine=True, size_prior=model._size_prior(src_n),
-            rce_args=(vis, src_n, crop_n))
+        memory, pad, vis_f, _, prior = model.encode_fine(images, texts, vis, src_n, crop_n,
+                                                         coarse_text)
         out = model.fine_modules.head.predict(memory, pad, memory_hw=vis_f.shape[-2:],
-                                              pointer_prior=model.grounding(vis_f)[1])
+                                              pointer_prior=prior)
         hp, wp = images.shape[-2:]
         scale = torch.tensor([wp / self.fine_size, hp / self.fine_size], device=src.device)
         return dict(tokens=out['tokens'], coords=out['coords'] * scale, scores=out['scores'])

@@ -325,12 +325,27 @@ class RECS4R(BaseDetector):
         crop_boxes = expand_boxes(src, img_hw, self.refine_cfg['margin'],
                                   self.refine_cfg['min_size'])
         images_f = self.fine_images(batch_inputs, crop_boxes, originals)
-        src_norm = (src / norm).clamp(0, 1)
+        memory, pad, vis_f, ground, prior = self.encode_fine(
+            images_f, texts, vis, (src / norm).clamp(0, 1), crop_boxes / norm, coarse_text)
+        return FineFeatures(memory, pad, vis_f, crop_boxes, ground, prior)
+
+    def encode_fine(self, images_f: Tensor, texts: Sequence[str], vis: Tensor,
+                    src_norm: Tensor, crop_norm: Tensor,
+                    coarse_text: Optional[Tuple[Tensor, Tensor]] = None) -> tuple:
+        """The fine stage on crops already made (by :meth:`fine_features`, or read from a
+        scene by ``SceneInferencer``): T_f from the source boxes ``src_norm`` (B, 4), then
+        backbone -> CIMF (size prior) -> RCE (coarse map ``vis``, ``src_norm`` and the crop
+        boxes ``crop_norm`` (B, 4), both normalised by the coarse input) -> encoder.
+
+        Returns:
+            tuple: memory (B, S, C), padding mask (B, S), visual map (B, C, h, w), grounding
+            logits and pointer prior (None when the aux head is off).
+        """
         text_f, text_mask_f = self.encode_fine_text(texts, src_norm, coarse_text)
         memory, pad, vis_f = self.encode_stage(
             images_f, text_f, text_mask_f, fine=True, size_prior=self._size_prior(src_norm),
-            rce_args=(vis, src_norm, crop_boxes / norm))
-        return FineFeatures(memory, pad, vis_f, crop_boxes, *self.grounding(vis_f))
+            rce_args=(vis, src_norm, crop_norm))
+        return (memory, pad, vis_f, *self.grounding(vis_f))
 
     # ------------------------------------------------------------------ training
     @staticmethod
