@@ -43,8 +43,9 @@ model = dict(
         text_template=dict(
             type='FineTextTemplate',
             template='the {size} {category} in the {position} of the image'),
-        # T_f = template + expression through BERT (the paper)
-        fine_text='encode',
+        # the fine pass's BERT reads the template only, the expression's states come from the
+        # coarse pass (not in the paper: fewer FLOPs, design.md §8)
+        fine_text='reuse',
         # the fine stage trains on wide, jittered crops of the GT box, so that it can still
         # find the object from an imprecise coarse box
         train_crop='gt_jitter',
