@@ -8,6 +8,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch.distributed as torch_dist
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -68,6 +69,10 @@ def main():
     cfg = build_train_config(args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    # leave the process group before the interpreter exits: a gloo group torn down during
+    # exit can abort a rank ("terminate called without an active exception", exit -6)
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 if __name__ == '__main__':

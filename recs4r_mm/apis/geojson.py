@@ -41,14 +41,25 @@ def _geometry(parts: Sequence[Dict], scene: SceneRaster):
     return MultiPolygon([orient(g, 1.0) for g in geom.geoms if g.geom_type == 'Polygon'])
 
 
-def _to_wgs84(geom_json: Dict, scene: SceneRaster) -> Dict:
+def _to_wgs84(geom_json: Dict, scene: SceneRaster):
     from rasterio.warp import transform_geom
-    from shapely.geometry import mapping, shape
+    from shapely.geometry import shape
+    return shape(transform_geom(scene.crs, 'EPSG:4326', geom_json))
+
+
+def _snapped(geom, grid: float):
+    """``geom`` on the grid of the written precision (``grid`` units): still valid there
+    (rounding alone can make a thin part cross itself), exterior rings counter-clockwise;
+    None when nothing is left."""
+    from shapely import set_precision
+    from shapely.geometry import MultiPolygon
     from shapely.geometry.polygon import orient
-    geom = shape(transform_geom(scene.crs, 'EPSG:4326', geom_json))
-    if geom.geom_type == 'Polygon':
-        return mapping(orient(geom, 1.0))
-    return mapping(type(geom)([orient(g, 1.0) for g in geom.geoms]))
+    geom = set_precision(geom, grid)
+    polys = [orient(g, 1.0) for g in getattr(geom, 'geoms', [geom])
+             if g.geom_type == 'Polygon' and not g.is_empty]
+    if not polys:
+        return None
+    return polys[0] if len(polys) == 1 else MultiPolygon(polys)
 
 
 def _points_to_wgs84(xy: np.ndarray, scene: SceneRaster) -> np.ndarray:
@@ -88,17 +99,18 @@ def scene_feature(pred: Dict, scene: SceneRaster, wgs84: bool = False) -> Dict:
                  area=0.0, area_units=f'{unit}^2', windows=pred['windows'],
                  coarse_pixel_box=pred['coarse_box'])
     geometry = None
+    ndigits = 9 if wgs84 else 4  # decimals written: 0.1 mm in a metric CRS, ~0.1 mm in WGS84
     if geom is not None:
         props['pixel_oriented_box'] = oriented_box_to_list(pred['oriented_box'])
         rings = np.concatenate([scene.pixels_to_map(p['outer']) for p in pred['polygons']])
         obox = points_to_oriented_box(rings)
         props['oriented_box'] = oriented_box_to_list(obox, 6)
         props['area'] = float(geom.area)
-        geometry = mapping(geom)
         if wgs84:
-            geometry = _to_wgs84(geometry, scene)
+            geom = _to_wgs84(mapping(geom), scene)
             props['oriented_box_wgs84'] = _points_to_wgs84(obox['corners'], scene).tolist()
-    ndigits = 9 if wgs84 else 4
+        geom = _snapped(geom, 10.0**-ndigits)
+        geometry = None if geom is None else mapping(geom)
     return dict(type='Feature', geometry=_rounded(geometry, ndigits),
                 properties=_rounded(props, 4))
 
