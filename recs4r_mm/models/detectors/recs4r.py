@@ -35,7 +35,8 @@ DEFAULT_REFINE = dict(
     train_crop='gt_jitter',
     coarse_prob=0.5,
     # 'mixed': coarse_prob ramps linearly from 0 over this many training iterations (0 = none),
-    # so the first, poor coarse boxes do not starve the fine stage
+    # so the first, poor coarse boxes do not starve the fine stage (counted from the start of
+    # this process: a resumed run ramps again)
     coarse_prob_warmup=0,
     # stop the fine losses' gradient at the coarse box (crop place, T_f, size prior)
     detach_coarse=True,
