@@ -2,46 +2,30 @@
 # referring dataset (generated into data/synthetic_refrs/ on first use), evaluated with
 # RECSMetric after every epoch, best checkpoint kept by RECS Sum.
 #   python tools/train.py configs/recs4r_tiny_synthetic.py
-# The shared recipe (recs4r_recipe.py) on a small architecture: ResNet-18 with 16 base channels
-# (GroupNorm), a 1-layer random BERT on the generator's vocabulary, width 64, 32 vertices,
-# 128² input, fine stage at 64². Measured learning curves, the per-category table and the 4R
-# ablation: docs/model_zoo.md.
+# The shared recipe on the tiny model (recs4r_tiny.py) widened: ResNet-18 with 16 base
+# channels, width 64, 2 encoder layers, 32 vertices, 128² input, fine stage at 64². Measured
+# learning curves, the per-category table and the 4R ablation: docs/model_zoo.md.
 _base_ = [
-    './_base_/models/recs4r_recipe.py', './_base_/datasets/synthetic_refrs.py',
+    './_base_/models/recs4r_tiny.py', './_base_/datasets/synthetic_refrs.py',
     './_base_/default_runtime.py'
 ]
 
 num_vertices = 32
 embed_dims = 64  # width 32 learned grounding too slowly (docs/model_zoo.md)
 model = dict(
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        base_channels=16,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),  # no BN: design.md §8
-        norm_eval=False,
-        zero_init_residual=False,
-        style='pytorch',
-        init_cfg=None),
+    backbone=dict(base_channels=16),
     text_encoder=dict(
-        name_or_path=None,
         vocab_file={{_base_.synthetic_vocab_file}},
-        bert_config=dict(vocab_size=138, hidden_size=embed_dims, num_hidden_layers=1,
-                         num_attention_heads=4, intermediate_size=embed_dims * 2,
-                         max_position_embeddings=32),
+        bert_config=dict(vocab_size=138, hidden_size=embed_dims, num_attention_heads=4,
+                         intermediate_size=embed_dims * 2),
         out_channels=embed_dims),
     neck=dict(in_channels=[16, 32, 64, 128], cm_channels=embed_dims // 4,
-              working_level=1,  # stride 8: 16x16 tokens at 128x128
-              text_channels=embed_dims, num_heads=4),
-    encoder=dict(embed_dims=embed_dims, num_layers=2, num_heads=4, ffn_dims=embed_dims * 2,
-                 dropout=0.0),
-    head=dict(embed_dims=embed_dims, num_layers=2, num_heads=4, ffn_dims=embed_dims * 2,
-              dropout=0.0, grid_size=16, max_len=num_vertices + 8, gcl_raster_size=32),
+              text_channels=embed_dims, num_heads=4),  # 16x16 tokens at 128x128
+    encoder=dict(embed_dims=embed_dims, num_layers=2, num_heads=4, ffn_dims=embed_dims * 2),
+    head=dict(embed_dims=embed_dims, num_heads=4, ffn_dims=embed_dims * 2,
+              max_len=num_vertices + 8),
     aux_head=dict(embed_dims=embed_dims),
-    rce=dict(embed_dims=embed_dims, num_heads=4, pool_size=4),
-    refine=dict(input_size=64, min_size=8),
+    rce=dict(embed_dims=embed_dims, num_heads=4),
     sequence_coder=dict(num_vertices=num_vertices))
 
 # every expression is a training sample (about 2.3 per object): longer epochs, so evaluating

@@ -4,6 +4,16 @@ _base_ = ['../_base_/models/recs4r_tiny.py', '../_base_/default_runtime.py']
 
 img_scale = (64, 64)
 
+# the tests' own training choices over the recipe: direct read-out, light coordinate noise
+# (helps a 2-sample overfit decode free-running), no grounding head, one fine pass on T_f read
+# whole, narrow training crops
+model = dict(
+    neck=dict(text_fusion='add'),
+    head=dict(reg_mode='direct', train_cfg=dict(input_coord_noise=0.02)),
+    aux_head=None,
+    refine=dict(margin=0.2, fine_text='encode', jitter_shift=0.1, jitter_scale=0.15,
+                test_passes=1))
+
 # ---- data (placeholders meant to be overridden; the pipeline is the contract's)
 train_pipeline = [
     dict(type='LoadImageFromFile'),

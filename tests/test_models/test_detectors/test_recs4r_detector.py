@@ -193,9 +193,9 @@ def test_pointer_regression_and_grounding_aux_head(tiny_cfg, make_batch, pointer
     """The synthetic config's options: pointer vertices and the dense grounding loss on both
     stages' visual maps (optionally the pointer's prior); every part trains and the predict
     contract still holds."""
-    tiny_cfg.merge_from_dict({'model.head.reg_mode': 'pointer',
-                              'model.aux_head': dict(type='GroundingAuxHead', embed_dims=32,
-                                                     pointer_prior=pointer_prior)})
+    tiny_cfg.merge_from_dict({'model.head.reg_mode': 'pointer'})
+    tiny_cfg.model.aux_head = dict(type='GroundingAuxHead', embed_dims=32,
+                                   pointer_prior=pointer_prior)  # the test config has None
     model = _build(tiny_cfg)
     imgs, samples, _ = make_batch(['rect', 'ring'])
     losses = _run_loss(model, imgs, samples)
