@@ -14,8 +14,9 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'te
              'category', 'shape_family')
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='KeepOriginalImage', max_side=2048),  # the image as loaded, for the fine crops
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
+    # the image and the GT as loaded: the fine stage's crops and its targets at native detail
+    dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
@@ -33,4 +34,4 @@ val_dataloader = dict(dataset=dict(data_root=data_root, generator=synthetic_gene
 test_dataloader = dict(dataset=dict(data_root=data_root, generator=synthetic_generator,
                                     pipeline=test_pipeline))
 model = dict(data_preprocessor=dict(type='RECSDataPreprocessor'),
-             refine=dict(crop_source='original'))
+             refine=dict(crop_source='original', fine_gt='original'))

@@ -17,15 +17,20 @@ class KeepOriginalImage(BaseTransform):
     Adds ``ori_img`` (H', W', 3) uint8 and ``ori_img_scale`` (sx, sy): ``ori_img`` pixels per
     original pixel, 1.0 unless the image is larger than ``max_side``, when it is shrunk
     (area interpolation) so that its longest side is ``max_side`` and memory stays bounded.
+    Placed after ``LoadRECSAnnotations`` (training), it also keeps the union of ``gt_masks`` at
+    the same size as ``ori_gt_mask`` (H', W') uint8 0/1: the fine stage's targets at native
+    resolution (``refine.fine_gt='original'``).
 
     Args:
         max_side (int): Longest side kept, in pixels.
+        with_mask (bool): Keep ``ori_gt_mask`` when ``gt_masks`` are loaded.
     """
 
-    def __init__(self, max_side: int = 2048) -> None:
+    def __init__(self, max_side: int = 2048, with_mask: bool = True) -> None:
         if int(max_side) < 1:
             raise ValueError(f'KeepOriginalImage.max_side must be >= 1, got {max_side}')
         self.max_side = int(max_side)
+        self.with_mask = bool(with_mask)
 
     def transform(self, results: dict) -> dict:
         img = results['img']
@@ -36,17 +41,29 @@ class KeepOriginalImage(BaseTransform):
             img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
         results['ori_img'] = np.ascontiguousarray(img)
         results['ori_img_scale'] = (img.shape[1] / w, img.shape[0] / h)
+        if self.with_mask and results.get('gt_masks') is not None:
+            masks = results['gt_masks'].to_ndarray()
+            if masks.shape[-2:] != (h, w):
+                raise ValueError(f'{results.get("img_path", "sample")}: gt_masks are '
+                                 f'{masks.shape[-2:]}, the image {(h, w)}: put '
+                                 'KeepOriginalImage before Resize')
+            mask = masks.reshape(-1, h, w).any(0).astype(np.float32)
+            if img.shape[:2] != (h, w):
+                mask = cv2.resize(mask, (img.shape[1], img.shape[0]),
+                                  interpolation=cv2.INTER_AREA)
+            results['ori_gt_mask'] = (mask >= 0.5).astype(np.uint8)
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(max_side={self.max_side})'
+        return f'{type(self).__name__}(max_side={self.max_side}, with_mask={self.with_mask})'
 
 
 @TRANSFORMS.register_module()
 class PackRECSInputs(PackDetInputs):
     """``PackDetInputs`` that also packs ``ori_img`` (from :class:`KeepOriginalImage`) as the
     data sample's ``ori_img`` field, a (3, H', W') uint8 tensor, and ``ori_img_scale`` into its
-    metainfo; :class:`RECSDataPreprocessor` normalises it like the network input."""
+    metainfo; :class:`RECSDataPreprocessor` normalises it like the network input. An
+    ``ori_gt_mask`` is packed as the (1, H', W') uint8 field of the same name."""
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(results)
@@ -58,4 +75,7 @@ class PackRECSInputs(PackDetInputs):
             sample.set_field(torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
                              'ori_img', field_type='data')
             sample.set_metainfo(dict(ori_img_scale=tuple(results['ori_img_scale'])))
+            if 'ori_gt_mask' in results:
+                sample.set_field(torch.from_numpy(results['ori_gt_mask'][None].copy()),
+                                 'ori_gt_mask', field_type='data')
         return packed

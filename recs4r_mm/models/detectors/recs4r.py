@@ -25,6 +25,10 @@ DEFAULT_REFINE = dict(
     # or 'original' (the image as loaded, kept by the KeepOriginalImage step and normalised by
     # RECSDataPreprocessor: the paper's "crop from the original image", design.md §3)
     crop_source='input',
+    # where the fine stage's targets are cropped from: 'input' (the GT resized with the image)
+    # or 'original' (with crop_source='original': the GT as loaded, kept by KeepOriginalImage
+    # placed after LoadRECSAnnotations, so the targets have the detail the crop's pixels have)
+    fine_gt='input',
     input_size=256,  # fine-stage input side (the paper: the full input size; design.md §8)
     margin=0.2,  # context margin per side, relative to the coarse box size
     min_size=32,  # minimum crop side in input pixels
@@ -167,6 +171,12 @@ class RECS4R(BaseDetector):
         if self.refine_cfg['crop_source'] not in ('input', 'original'):
             raise ValueError("refine.crop_source must be 'input' or 'original', got "
                              f"{self.refine_cfg['crop_source']!r}")
+        if self.refine_cfg['fine_gt'] not in ('input', 'original'):
+            raise ValueError("refine.fine_gt must be 'input' or 'original', got "
+                             f"{self.refine_cfg['fine_gt']!r}")
+        if self.refine_cfg['fine_gt'] == 'original' and \
+                self.refine_cfg['crop_source'] != 'original':
+            raise ValueError("refine.fine_gt='original' needs refine.crop_source='original'")
         if self.refine_cfg['train_crop'] not in ('gt_jitter', 'coarse', 'mixed'):
             raise ValueError("refine.train_crop must be 'gt_jitter', 'coarse' or 'mixed'")
         if self.refine_cfg['fine_text'] not in ('encode', 'reuse'):
@@ -294,11 +304,32 @@ class RECS4R(BaseDetector):
                 raise KeyError(f'{s.metainfo.get("img_path", f"sample {i}")}: no ori_img for '
                                "refine.crop_source='original': add KeepOriginalImage before "
                                'Resize, PackRECSInputs and RECSDataPreprocessor (design.md §3)')
-            sf = s.metainfo.get('scale_factor', (1.0, 1.0))
-            osx, osy = s.metainfo.get('ori_img_scale', (1.0, 1.0))
-            out.append((s.ori_img, torch.tensor([osx / sf[0], osy / sf[1]] * 2,
-                                                device=s.ori_img.device)))
+            out.append((s.ori_img, self._input_to_original(s, s.ori_img.device)))
         return out
+
+    @staticmethod
+    def _input_to_original(sample, device) -> Tensor:
+        """Factors (4,) from network-input pixels (xyxy) to the sample's kept original."""
+        sf = sample.metainfo.get('scale_factor', (1.0, 1.0))
+        osx, osy = sample.metainfo.get('ori_img_scale', (1.0, 1.0))
+        return torch.tensor([osx / sf[0], osy / sf[1]] * 2, device=device)
+
+    def _original_gt_crops(self, batch_data_samples: SampleList, crop_boxes: Tensor,
+                           sizes: Sequence[int]) -> List[Tensor]:
+        """The GT union masks at native resolution (``ori_gt_mask``) cropped at ``crop_boxes``
+        (B, 4) input pixels, one (B, 1, s, s) float tensor per side in ``sizes``."""
+        crops = [[] for _ in sizes]
+        for i, (s, box) in enumerate(zip(batch_data_samples, crop_boxes)):
+            if 'ori_gt_mask' not in s:
+                raise KeyError(f'{s.metainfo.get("img_path", f"sample {i}")}: no ori_gt_mask '
+                               "for refine.fine_gt='original': put KeepOriginalImage after "
+                               'LoadRECSAnnotations (and before Resize) in the train pipeline')
+            m = s.ori_gt_mask.to(crop_boxes.device, torch.float32)
+            m = m.reshape(1, 1, *m.shape[-2:])
+            box = (box * self._input_to_original(s, crop_boxes.device))[None]
+            for k, size in enumerate(sizes):
+                crops[k].append(crop_and_resize(m, box, (size, size)))
+        return [torch.cat(c) for c in crops]
 
     def fine_images(self, batch_inputs: Tensor, crop_boxes: Tensor,
                     originals: Optional[List[Tuple[Tensor, Tensor]]] = None) -> Tensor:
@@ -452,10 +483,16 @@ class RECS4R(BaseDetector):
                                   self._originals(batch_data_samples), (text, text_mask))
         head_f = self.fine_modules.head
         crop_boxes = fine.crop_boxes.detach()  # the targets never move with the coarse box
+        s_f, r = int(self.refine_cfg['input_size']), int(head_f.gcl_raster_size)
+        if self.refine_cfg['fine_gt'] == 'original':  # the GT at the crop's own resolution
+            crop_masks, gcl_masks = self._original_gt_crops(batch_data_samples, crop_boxes,
+                                                            (s_f, r))
+        else:
+            crop_masks = crop_and_resize(masks_t, crop_boxes, (s_f, s_f))
+            gcl_masks = crop_and_resize(masks_t, crop_boxes, (r, r))
+        gcl_masks = gcl_masks[:, 0]
         f_tokens, f_coords, f_weights = self.coder.encode_crops(
-            masks_t, gt_boxes, box_only, crop_boxes, int(self.refine_cfg['input_size']), keys)
-        r = int(head_f.gcl_raster_size)
-        gcl_masks = crop_and_resize(masks_t, crop_boxes, (r, r))[:, 0]
+            crop_masks, gt_boxes, box_only, crop_boxes, s_f, keys)
         fine_mask_w = f_weights * torch.from_numpy(~box_only).to(f_weights)
         if fine.grounding is not None:
             losses['loss_aux_mask_fine'] = self.aux_head.loss(fine.grounding, gcl_masks,

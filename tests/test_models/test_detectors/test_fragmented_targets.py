@@ -10,6 +10,7 @@ import pytest
 import torch
 from fragmented_masks import PART_COUNTS, blob_mask
 
+from recs4r_mm.models.layers import crop_and_resize
 from recs4r_mm.structures import ContourBudget
 
 pytestmark = pytest.mark.usefixtures('single_thread')
@@ -89,7 +90,8 @@ def test_fine_targets_of_crops_cutting_parts_in_two(tiny_cfg, nv, max_len):
     crops = torch.tensor([[3, 5, 61, 67], [10, 10, 90, 70], [7, 30, 100, 121],
                           [1, 2, 33, 35], [40, 41, 127, 99]], dtype=torch.float32)
     tokens, coords, weights = model.coder.encode_crops(
-        masks_t, gt_boxes, np.zeros(len(masks), bool), crops, 64, ['crop'] * len(masks))
+        crop_and_resize(masks_t, crops, (64, 64)), gt_boxes, np.zeros(len(masks), bool), crops,
+        64, ['crop'] * len(masks))
     assert tokens.shape[1] - 1 <= max_len  # every sequence fits the decoder
     assert torch.equal(weights, torch.ones(len(masks)))
     fine = model.budget_stats['fine']

@@ -134,3 +134,93 @@ def test_native_config_keeps_the_original_before_resize():
         assert steps.index('KeepOriginalImage') < steps.index('Resize')
         assert steps[-1] == 'PackRECSInputs'
         assert loader.dataset.generator.image_size == 384  # scenes 3x the 128 px input
+
+
+def _batch_with_native_gt(tmp_path, model):
+    """The scene with the 6 x 6 object's GT at 512 (LoadRECSAnnotations' fields), kept by
+    KeepOriginalImage before Resize shrinks it below one input pixel."""
+    from mmdet.structures.bbox import HorizontalBoxes
+    from mmdet.structures.mask import BitmapMasks
+    from mmengine.dataset import Compose, pseudo_collate
+
+    from recs4r_mm.registry import TRANSFORMS  # noqa: F401  (registers the steps)
+    _image(tmp_path / 'scene.png')
+    gt = np.zeros((HI, HI), np.uint8)
+    gt[200:206, 300:306] = 1
+    gt[200, 300] = 0  # a notch only the native GT shows
+    results = Compose([dict(type='LoadImageFromFile')])(dict(
+        img_path=str(tmp_path / 'scene.png'), text='the white vehicle', box_only=False,
+        img_id=0))
+    results.update(gt_bboxes=HorizontalBoxes(torch.tensor([[300.0, 200.0, 306.0, 206.0]])),
+                   gt_bboxes_labels=np.zeros(1, np.int64), gt_ignore_flags=np.zeros(1, bool),
+                   gt_masks=BitmapMasks(gt[None], HI, HI))
+    data = Compose([dict(type='KeepOriginalImage'),
+                    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+                    dict(type='PackRECSInputs', meta_keys=META)])(results)
+    return gt, model.data_preprocessor(pseudo_collate([data]), True)
+
+
+def test_keep_original_image_keeps_the_gt_union_at_its_size():
+    from mmdet.structures.mask import BitmapMasks
+
+    from recs4r_mm.datasets.transforms import KeepOriginalImage
+    masks = np.zeros((2, 600, 1000), np.uint8)
+    masks[0, 100:200, 100:300] = 1
+    masks[1, 400:410, 800:810] = 1
+    out = KeepOriginalImage(max_side=500)(dict(img=np.zeros((600, 1000, 3), np.uint8),
+                                               gt_masks=BitmapMasks(masks, 600, 1000)))
+    m = out['ori_gt_mask']
+    assert m.shape == (300, 500) and m.dtype == np.uint8
+    assert m[50:100, 50:150].all() and m[200:205, 400:405].all() and m.sum() == 5000 + 25
+    assert 'ori_gt_mask' not in KeepOriginalImage(with_mask=False)(
+        dict(img=np.zeros((6, 6, 3), np.uint8), gt_masks=BitmapMasks(masks[:, :6, :6], 6, 6)))
+    with pytest.raises(ValueError, match='before Resize'):
+        KeepOriginalImage()(dict(img=np.zeros((60, 100, 3), np.uint8), img_path='a.png',
+                                 gt_masks=BitmapMasks(masks, 600, 1000)))
+
+
+def test_fine_targets_at_native_resolution(tiny_cfg, tmp_path, monkeypatch):
+    model = _build(tiny_cfg)
+    model.refine_cfg['fine_gt'] = 'original'
+    gt, data = _batch_with_native_gt(tmp_path, model)
+    sample = data['data_samples'][0]
+    assert torch.equal(sample.ori_gt_mask[0].cpu(), torch.from_numpy(gt))
+    # a box of 8 x 8 input pixels holds the object's 64 x 64 original pixels 1:1
+    box = torch.tensor([[34.0, 22.0, 42.0, 30.0]])  # original 272..336 x 176..240
+    crop, small = model._original_gt_crops([sample], box, (64, 16))
+    assert torch.equal(crop[0, 0], torch.from_numpy(gt[176:240, 272:336]).float())
+    assert small.shape == (1, 1, 16, 16) and abs(small.sum().item() - 35 / 16) < 0.2
+    # the loss encodes its fine targets from the native GT: 35 of 36 pixels, the notch kept
+    seen = {}
+    encode = model.coder.encode_crops
+
+    def spy(crop_masks, *args):
+        seen.update(masks=crop_masks, boxes=args[2])
+        return encode(crop_masks, *args)
+
+    monkeypatch.setattr(model.coder, 'encode_crops', spy)
+    model.train()
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    w = (seen['boxes'][0, 2] - seen['boxes'][0, 0]).item() * HI / 64  # crop side, original px
+    side = model.refine_cfg['input_size']
+    assert abs(seen['masks'].sum().item() - 35 * (side / w) ** 2) < 0.15 * 35 * (side / w) ** 2
+    # from the resized GT (under one input pixel, resized to one whole pixel) another area
+    model.refine_cfg['fine_gt'] = 'input'
+    model.loss(data['inputs'], data['data_samples'])
+    w_in = (seen['boxes'][0, 2] - seen['boxes'][0, 0]).item() * HI / 64
+    assert abs(seen['masks'].sum().item() - 35 * (side / w_in) ** 2) > 0.5 * 35 * (side / w_in) ** 2
+
+
+def test_native_gt_errors_are_named(tiny_cfg, tmp_path):
+    from recs4r_mm.registry import MODELS
+    cfg = tiny_cfg.model
+    cfg.refine.update(fine_gt='original')
+    with pytest.raises(ValueError, match="crop_source='original'"):
+        MODELS.build(cfg)
+    model = _build(tiny_cfg)
+    model.refine_cfg['fine_gt'] = 'original'
+    _, data = _batch(tmp_path, model, training=True)  # KeepOriginalImage before the GT
+    model.train()
+    with pytest.raises(KeyError, match='scene.png: no ori_gt_mask'):
+        model.loss(data['inputs'], data['data_samples'])

@@ -20,7 +20,6 @@ from recs4r_mm.structures import (TOKEN_COORD, BudgetStats, ContourBudget, box_t
                                   polygons_to_mask, sequence_to_polygons)
 from ...heads.sequence_format import (FORCED_PREFIX, SEQ_FORMATS, add_box_prefix,
                                       ring_ids_from_tokens, split_box_prefix)
-from ...layers.roi_crop import crop_and_resize
 
 BUDGET_KEYS = ('min_part_pixels', 'max_contours', 'measure_iou')
 
@@ -146,22 +145,26 @@ class ContourSequenceCoder:
         tokens, coords = pad_sequences(seqs)
         return tokens.to(device), coords.to(device), torch.tensor(weights, device=device)
 
-    def encode_crops(self, masks: Tensor, boxes: Tensor, box_only: np.ndarray,
+    def encode_crops(self, crop_masks: Tensor, boxes: Tensor, box_only: np.ndarray,
                      crop_boxes: Tensor, size: int, keys: Sequence[str]
                      ) -> Tuple[Tensor, Tensor, Tensor]:
         """Targets of the fine stage: the GT cropped at ``crop_boxes`` and re-encoded in crop
         coordinates of a ``size`` x ``size`` input.
 
         Args:
-            masks: (B, 1, H, W) float GT masks; boxes: (B, 4) GT boxes in pixels.
-            crop_boxes: (B, 4) xyxy crop boxes in pixels.
+            crop_masks: (B, 1, size, size) float GT masks already cropped at ``crop_boxes``
+                (from the input's GT or the original's); boxes: (B, 4) GT boxes in pixels.
+            crop_boxes: (B, 4) xyxy crop boxes in pixels (of the boxes' frame).
 
         Returns:
             tuple: tokens, coords, weights as :meth:`encode`; a crop without the object (and
             not box-only) gets weight 0: it cannot teach the fine stage.
         """
-        device = masks.device
-        crop_masks = crop_and_resize(masks, crop_boxes, (size, size)) >= 0.5  # (B, 1, s, s)
+        device = crop_masks.device
+        if tuple(crop_masks.shape[-2:]) != (size, size):
+            raise ValueError(f'encode_crops: crop_masks are {tuple(crop_masks.shape[-2:])}, '
+                             f'expected ({size}, {size})')
+        crop_masks = crop_masks >= 0.5  # (B, 1, s, s)
         wh = (crop_boxes[:, 2:] - crop_boxes[:, :2]).clamp(min=1e-6)
         boxes_c = torch.cat([(boxes[:, :2] - crop_boxes[:, :2]) / wh,
                              (boxes[:, 2:] - crop_boxes[:, :2]) / wh], 1).clamp(0, 1) * size
