@@ -73,16 +73,9 @@ def parse_bands(text):
 def draw(scene, preds, out_file, size):
     """The overview with the results, and a panel per fine window of the first expression."""
     import mmcv
-    import numpy as np
 
-    from recs4r_mm.visualization import draw_scene_figure
-    offset = np.tile(scene.to_file_pixels([[0, 0]])[0], 2)
-
-    def read(box, hw):  # file px -> the region's px
-        return scene.read(np.asarray(box, float) - offset, hw, 'average')
-
-    region = offset + [0, 0, scene.width, scene.height]
-    mmcv.imwrite(draw_scene_figure(read, region, preds, size)[..., ::-1], out_file)
+    from recs4r_mm.visualization import draw_scene_raster
+    mmcv.imwrite(draw_scene_raster(scene, preds, size)[..., ::-1], out_file)
 
 
 def run(args) -> int:

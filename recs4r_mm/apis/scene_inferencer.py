@@ -49,7 +49,20 @@ class SceneInferencer:
 
     def __init__(self, model, weights: Optional[str] = None, device: Optional[str] = None,
                  max_passes: int = 8, show_progress: bool = False) -> None:
-        self.inferencer = RECSInferencer(model=model, weights=weights, device=device)
+        self._attach(RECSInferencer(model=model, weights=weights, device=device), max_passes,
+                     show_progress)
+
+    @classmethod
+    def from_inferencer(cls, inferencer: RECSInferencer, max_passes: int = 8,
+                        show_progress: bool = False) -> 'SceneInferencer':
+        """A scene inferencer sharing ``inferencer``'s model and pipeline (no second copy of
+        the weights; demo/web_demo.py serves both from one model)."""
+        self = cls.__new__(cls)
+        self._attach(inferencer, max_passes, show_progress)
+        return self
+
+    def _attach(self, inferencer: RECSInferencer, max_passes: int, show_progress: bool) -> None:
+        self.inferencer = inferencer
         self.model = self.inferencer.model
         self.cfg = self.inferencer.cfg
         if not self.model.two_stage:

@@ -1,6 +1,6 @@
 """Drawing scene predictions over an overview: polygons, oriented boxes and the fine windows
 (:func:`draw_scene_predictions`), and the overview with one panel per fine window
-(:func:`draw_scene_figure`).
+(:func:`draw_scene_figure`, or :func:`draw_scene_raster` straight from a :class:`SceneRaster`).
 
 No paper part; docs/scene_inference.md (the picture there is drawn by this).
 """
@@ -106,3 +106,15 @@ def draw_scene_figure(read: Callable[[Sequence[float], Tuple[int, int]], np.ndar
                                        captions=[caption])
         row[:, i * s:(i + 1) * s] = panel
     return np.concatenate([canvas, row], 0)
+
+
+def draw_scene_raster(scene, preds: Sequence[Dict], side: int = 1024) -> np.ndarray:
+    """:func:`draw_scene_figure` of a whole :class:`~recs4r_mm.apis.SceneRaster` region (read
+    in windows, averaged) with ``preds`` in file pixels: (H, side, 3) uint8 RGB."""
+    offset = np.tile(scene.to_file_pixels([[0, 0]])[0], 2)
+
+    def read(box, hw):  # file px -> the region's px
+        return scene.read(np.asarray(box, float) - offset, hw, 'average')
+
+    region = offset + [0, 0, scene.width, scene.height]
+    return draw_scene_figure(read, region, preds, side)
