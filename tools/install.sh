@@ -9,8 +9,11 @@
 #   2. onedl-mmcv 2.3.6 with compiled ops: from a prebuilt wheel in --wheel-dir / $RECS4R_WHEEL_DIR
 #      when one is offered, else built from source (~20 min on 2 cores; the built wheel is kept in
 #      $RECS4R_CACHE, default ~/.cache/recs4r_mm/wheels, and reused next time).
-#   3. onedl-mmengine / mmdetection / mmsegmentation / mmpretrain, transformers, pycocotools, pytest.
+#   3. onedl-mmengine / mmdetection / mmsegmentation / mmpretrain, transformers, pycocotools, pytest,
+#      gradio (demo/web_demo.py) and playwright (its browser test).
 #   4. recs4r_mm itself, editable.
+#   5. the system Chromium the browser test drives (apt-get on Debian/Ubuntu; skipped when one is
+#      found; RECS4R_CHROMIUM=/path/to/chrome names another). Playwright never downloads a browser.
 # Every pip call is constrained by requirements/constraints.txt, so nothing can swap torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,8 +63,9 @@ else
 fi
 
 # 3. the mm packages and the rest --------------------------------------------------------------
-log "installing the OpenMMLab packages, transformers, pycocotools, pytest, the linters"
-"${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
+log "installing the OpenMMLab packages, transformers, pycocotools, gradio, pytest, playwright, the linters"
+"${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/demo.txt \
+  -r requirements/tests.txt
 
 # 4. recs4r_mm ---------------------------------------------------------------------------------
 "${PIP[@]}" --no-deps -e .
@@ -81,4 +85,43 @@ print('torch', torch.__version__, '| torchvision', torchvision.__version__, '| m
       '| mmpretrain', mmpretrain.__version__, '| transformers', transformers.__version__,
       '| recs4r_mm', recs4r_mm.__version__)
 PY
+
+# 5. Chromium for the browser test (tests/test_tools/test_web_demo.py) --------------------------
+find_chromium() {
+  if [ -n "${RECS4R_CHROMIUM:-}" ]; then [ -x "$RECS4R_CHROMIUM" ] && echo "$RECS4R_CHROMIUM"; return 0; fi
+  for name in chromium chromium-browser google-chrome google-chrome-stable; do
+    command -v "$name" && return
+  done
+  return 0
+}
+no_chromium() {
+  echo "install.sh: WARNING: $1" >&2
+  echo "install.sh: WARNING: the browser test (tests/test_tools/test_web_demo.py) needs Chromium; it fails under CI=true and is skipped otherwise. Everything else is installed." >&2
+}
+chromium=$(find_chromium)
+if [ -n "$chromium" ]; then
+  log "Chromium already installed: $chromium"
+elif ! command -v apt-get >/dev/null; then
+  no_chromium "no Chromium and no apt-get: install Chromium with your package manager, or set RECS4R_CHROMIUM=/path/to/chrome"
+else
+  SUDO=()
+  [ "$(id -u)" = 0 ] || SUDO=(sudo -n)
+  if [ "$(id -u)" != 0 ] && ! { command -v sudo >/dev/null && sudo -n true 2>/dev/null; }; then
+    no_chromium "not root and no password-less sudo: as root run 'apt-get update && apt-get install -y chromium', or set RECS4R_CHROMIUM=/path/to/chrome"
+  else
+    log "installing Chromium from the system packages (apt-get)"
+    "${SUDO[@]}" apt-get update -qq
+    # Debian ships 'chromium'; Ubuntu's 'chromium-browser' is a snap wrapper a container cannot run.
+    if [ -n "$(apt-cache policy chromium 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)')" ]; then
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        chromium fonts-liberation fonts-dejavu-core >/dev/null
+      chromium=$(find_chromium)
+      [ -n "$chromium" ] && log "Chromium installed: $chromium" \
+        || no_chromium "apt-get installed chromium but it is not on PATH"
+    else
+      no_chromium "no 'chromium' package here (Ubuntu's chromium-browser is a snap): install Google Chrome's .deb or Debian's chromium and set RECS4R_CHROMIUM=/path/to/chrome"
+    fi
+  fi
+fi
+[ -z "$chromium" ] || log "$("$chromium" --version 2>/dev/null || echo "$chromium")"
 log "done"
