@@ -17,14 +17,17 @@ one inference at a time, ``concurrency_limit=1``, and a lock guards the model), 
 tabs wait their turn and each gets its own answer. Details and a screenshot: demo/README.md.
 """
 import argparse
+import atexit
 import json
 import os
 import os.path as osp
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
+import warnings
 
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no calls home from the server
 
@@ -74,7 +77,7 @@ class WebDemo:
             far larger).
         max_expressions (int): most lines per request.
         work_dir (str, optional): where each request's drawings and JSON go (default a new
-            temporary folder); the last ``KEEP_REQUESTS`` requests are kept.
+            temporary folder, removed at exit); the last ``KEEP_REQUESTS`` requests are kept.
     """
 
     def __init__(self, inferencer, max_side: int = 4096, max_scene_side: int = 100000,
@@ -84,7 +87,10 @@ class WebDemo:
         self.max_side = int(max_side)
         self.max_scene_side = int(max_scene_side)
         self.max_expressions = int(max_expressions)
-        self.work_dir = work_dir or tempfile.mkdtemp(prefix='recs4r_web_demo_')
+        if work_dir is None:
+            work_dir = tempfile.mkdtemp(prefix='recs4r_web_demo_')
+            atexit.register(shutil.rmtree, work_dir, True)
+        self.work_dir = work_dir
         os.makedirs(self.work_dir, exist_ok=True)
         self.lock = threading.Lock()
         self.requests = 0
@@ -277,7 +283,8 @@ def build_app(demo: WebDemo, title: str = 'RECS4R'):
 
     examples = [[osp.join(EXAMPLES_DIR, f), t] for f, t in EXAMPLES
                 if osp.isfile(osp.join(EXAMPLES_DIR, f))]
-    with gr.Blocks(title=f'{title} web demo') as app:
+    # Gradio's copies of uploads and results: removed after an hour, and at shutdown
+    with gr.Blocks(title=f'{title} web demo', delete_cache=(3600, 3600)) as app:
         gr.Markdown(
             f'## {title}: refer to an object, get its contour\n'
             'Upload an image (or click an example), type what you mean (one expression per line '
@@ -345,10 +352,14 @@ def main(argv=None):
                    args.work_dir)
     app = build_app(demo, title=f'RECS4R ({osp.basename(args.config)})')
     import gradio as gr
+
+    # starlette's deprecation of a name gradio uses, printed on every request
+    warnings.filterwarnings('ignore', message='.*HTTP_422_UNPROCESSABLE_ENTITY')
     theme = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'],
                               font_mono=['ui-monospace', 'monospace'])  # no web fonts to fetch
     print(f'serving {args.config} + {args.checkpoint} on {args.device} at '
           f'http://{args.host}:{args.port} (results in {demo.work_dir})', flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean exit: atexit runs
     app.queue(default_concurrency_limit=1).launch(
         server_name=args.host, server_port=args.port, share=False, ssr_mode=False,
         max_file_size=args.max_file_size, allowed_paths=[EXAMPLES_DIR, demo.work_dir],

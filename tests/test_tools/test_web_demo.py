@@ -122,7 +122,7 @@ def chromium():
     return exe
 
 
-def test_page_in_headless_chromium(chromium, server, tiny_model, inferencer, tmp_path):
+def test_page_in_headless_chromium(chromium, server, tiny_model, inferencer, tmp_path, capsys):
     """Bad inputs answered in the page; an answer equal to RECSInferencer's; several lines on
     one upload; two tabs at once each get their own answer; a screenshot kept."""
     from playwright.sync_api import sync_playwright
@@ -163,7 +163,6 @@ def test_page_in_headless_chromium(chromium, server, tiny_model, inferencer, tmp
         assert status.startswith(f'"{text_a}": box [')
         (w, h), = wp.wait_result(page, 1)
         assert min(w, h) >= 384  # the visualizer's upscaled drawing
-        print(f'\nsubmit -> drawn result in the browser: {seconds:.2f} s')
 
         # two lines on the same upload, no re-upload
         _, _, preds = wp.refer_and_download(page, f'{text_b}\n{text_a}', 2, str(tmp_path))
@@ -192,7 +191,9 @@ def test_page_in_headless_chromium(chromium, server, tiny_model, inferencer, tmp
                 assert json.load(f) == _json_dict(inferencer(img, text)['predictions'][0])
         shot = os.path.join(shots, 'web_demo_page.png')
         page.screenshot(path=shot, full_page=True)
-        print(f'screenshot: {shot}')
+        with capsys.disabled():  # shown in the CI log too
+            print(f'\nweb demo: submit -> drawn result {seconds:.2f} s (tiny model); '
+                  f'screenshot {shot}')
         browser.close()
     assert not external, f'the page tried to reach beyond the loopback: {external}'
     assert proc.poll() is None, 'the server stopped'
@@ -237,3 +238,11 @@ def test_handler_geotiff_and_input_checks(tiny_model, inferencer, tmp_path):
         with pytest.raises(web_demo.InputError, match=msg):
             demo.refer(*args)
     assert demo.requests == 2  # bad input never reaches the model
+
+
+def test_cli_bad_checkpoint_is_one_line(tiny_model, tmp_path):
+    _, cfg, _, _ = tiny_model
+    proc = subprocess.run([sys.executable, DEMO, cfg, str(tmp_path / 'nope.pth')],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f'error: checkpoint {tmp_path / "nope.pth"} does not exist'
