@@ -7,6 +7,7 @@ only skips on a developer machine (``bash tools/install.sh`` installs it).
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,9 +46,14 @@ def _json_dict(pred):
 
 
 @pytest.fixture(scope='module')
-def tiny_model(trained_tiny_synthetic):
-    """(root, config, checkpoint, two test-split (image, expression) pairs of other scenes)."""
+def tiny_model(trained_tiny_synthetic, tmp_path_factory):
+    """(root, config, checkpoint, two test-split (image, expression) pairs of other scenes).
+    The checkpoint is a copy of the shared run's latest (other tests resume that run, and its
+    checkpoint hook then removes older epochs)."""
     root, cfg, work, _ = trained_tiny_synthetic
+    latest = max(work.glob('epoch_*.pth'), key=lambda p: int(p.stem.split('_')[1]))
+    ckpt = tmp_path_factory.mktemp('web_demo_ckpt') / 'tiny.pth'
+    shutil.copy(latest, ckpt)
     with open(root / 'data' / 'phrase_txts' / 'test.json') as f:
         recs = json.load(f)
     pairs, scenes = [], set()
@@ -55,7 +61,7 @@ def tiny_model(trained_tiny_synthetic):
         if rec['scene_id'] not in scenes:
             scenes.add(rec['scene_id'])
             pairs.append((str(root / 'data' / 'images' / f'{rid}.png'), rec['sentences'][0]))
-    return root, str(cfg), str(work / 'epoch_1.pth'), pairs[:2]
+    return root, str(cfg), str(ckpt), pairs[:2]
 
 
 @pytest.fixture(scope='module')
