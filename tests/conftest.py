@@ -31,8 +31,9 @@ train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root,
                         generator=synthetic_generator, pipeline=[
     dict(type='LoadImageFromFile'),
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
+    dict(type='KeepOriginalImage'),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='PackDetInputs', meta_keys={{{{_base_.meta_keys}}}})]))
+    dict(type='PackRECSInputs', meta_keys={{{{_base_.meta_keys}}}})]))
 val_dataloader = dict(dataset=dict(data_root=data_root, generator=synthetic_generator,
                                    indices=6))
 test_dataloader = val_dataloader

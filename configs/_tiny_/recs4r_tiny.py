@@ -6,13 +6,14 @@ img_scale = (64, 64)
 
 # the tests' own training choices over the recipe: direct read-out, light coordinate noise
 # (helps a 2-sample overfit decode free-running), no grounding head, one fine pass on T_f read
-# whole, narrow training crops
+# whole, narrow training crops, fine crops of the input (the tests' hand-built batches carry no
+# original image; tests/test_models/test_detectors/test_native_crops.py covers 'original')
 model = dict(
     neck=dict(text_fusion='add'),
     head=dict(reg_mode='direct', train_cfg=dict(input_coord_noise=0.02)),
     aux_head=None,
     refine=dict(margin=0.2, fine_text='encode', jitter_shift=0.1, jitter_scale=0.15,
-                test_passes=1))
+                test_passes=1, crop_source='input', fine_gt='input'))
 
 # ---- data (placeholders meant to be overridden; the pipeline is the contract's)
 train_pipeline = [

@@ -73,6 +73,8 @@ def test_paper_formulation_builds_and_trains(mm_scope, make_batch, single_thread
     supervised by L_coarse only, never a HOLE target."""
     from recs4r_mm.registry import MODELS
     cfg = _load(osp.join(REPO, 'configs', 'paper', 'recs4r_tiny_synthetic_paper.py'))
+    assert cfg.model.refine.crop_source == 'original'  # the paper's "from the original image"
+    cfg.model.refine.update(crop_source='input', fine_gt='input')  # hand-built batch: no original
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()

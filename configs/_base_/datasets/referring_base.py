@@ -9,20 +9,25 @@ img_scale = (512, 512)
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',
              'box_only')
 
+# KeepOriginalImage keeps the image (and in training the GT) as loaded, before Resize, for the
+# fine stage's native-resolution crops and targets (model.refine.crop_source / fine_gt);
+# longer sides than max_side are shrunk so that 10k px images cannot exhaust memory.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
     dict(type='CleanText'),
+    dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+    dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
 # GT stays at the original size (LoadRECSAnnotations after Resize): scored at original size
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
     dict(type='CleanText'),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+    dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
 
 train_dataloader = dict(

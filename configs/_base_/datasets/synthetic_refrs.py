@@ -12,17 +12,20 @@ img_scale = (128, 128)
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text', 'box_only',
              'category', 'shape_family')
 
+# the image (and in training the GT) as loaded, for the fine stage's native crops and targets
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
+    dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+    dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),  # GT at original size
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+    dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
 train_dataloader = dict(
     batch_size=8,
