@@ -7,13 +7,12 @@ import argparse
 import os
 import os.path as osp
 
-import torch.distributed as torch_dist
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import recs4r_mm  # noqa: F401  (registers our modules)
-from recs4r_mm.utils import load_tool_config
+from recs4r_mm.utils import finish_distributed, load_tool_config
 
 
 def parse_args():
@@ -71,10 +70,7 @@ def main():
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     runner.test()
-    # leave the process group before the interpreter exits: a gloo group torn down during
-    # exit can abort a rank ("terminate called without an active exception", exit -6)
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    finish_distributed()  # a gloo rank torn down at exit can abort after the work is saved
 
 
 if __name__ == '__main__':

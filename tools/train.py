@@ -8,13 +8,12 @@ import argparse
 import os
 import os.path as osp
 
-import torch.distributed as torch_dist
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import recs4r_mm  # noqa: F401  (registers our modules, even for configs without custom_imports)
-from recs4r_mm.utils import load_tool_config
+from recs4r_mm.utils import finish_distributed, load_tool_config
 
 
 def parse_args():
@@ -69,10 +68,7 @@ def main():
     cfg = build_train_config(args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
-    # leave the process group before the interpreter exits: a gloo group torn down during
-    # exit can abort a rank ("terminate called without an active exception", exit -6)
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    finish_distributed()  # a gloo rank torn down at exit can abort after the work is saved
 
 
 if __name__ == '__main__':

@@ -2,7 +2,9 @@
 
 No paper part; docs/get_started.md §6 "Several GPUs (or processes)".
 """
+import logging
 import os
+import sys
 
 import torch
 import torch.distributed as torch_dist
@@ -33,3 +35,23 @@ def setup_cpu_distributed(cfg):
         torch_dist.init_process_group(backend=dist_cfg['backend'], rank=int(os.environ['RANK']),
                                       world_size=int(os.environ['WORLD_SIZE']))
     return cfg
+
+
+def finish_distributed() -> None:
+    """End a finished multi-process run of a tool cleanly (call it last in ``main``).
+
+    Leaves the process group, then, in a distributed run only, flushes the logs and standard
+    streams and ends the process with exit status 0 without the interpreter's teardown: a gloo
+    rank whose C++ objects are destroyed at interpreter exit while one of their threads is still
+    joinable aborts ("terminate called without an active exception", exit -6) after the work
+    is done and saved, and torchrun then reports the whole run as failed. A single-process run
+    returns normally.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    torch_dist.barrier()  # every rank is done before any leaves
+    torch_dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
