@@ -8,6 +8,5 @@ from .tool_config import load_tool_config
 
 __all__ = [
     'DEFAULT_SCOPE', 'setup_default_scope', 'setup_cpu_distributed', 'finish_distributed',
-    'fix_config_package_names',
-    'load_tool_config', 'reject_moved_options'
+    'fix_config_package_names', 'load_tool_config', 'reject_moved_options'
 ]
