@@ -49,6 +49,8 @@ def open_page(browser, url, external=None, timeout_ms=60000):
     page.add_init_script(TOAST_RECORDER)
     page.goto(url)
     page.wait_for_selector('#refer')
+    # the upload's (hidden) file input too: upload() reads its absence as "an image is loaded"
+    page.wait_for_selector('#upload input[type=file]', state='attached')
     return page
 
 
