@@ -6,6 +6,7 @@ the sample layout in docs/design.md §1.
 from .base_referring import BaseReferringDataset
 from .dior_rsvg import DIORRSVGDataset
 from .folder_base import IdFolderDataset
+from .grefcoco import GRefCOCODataset
 from .mask_io import decode_mask, mask_annotation_area, read_mask_file, unwrap_segmentation
 from .phrase_json import PhraseJsonDataset, RefDIORDataset
 from .refer import ReferDataset, RRSISDDataset
@@ -15,7 +16,7 @@ from .synthetic_refrs import SyntheticRefRSDataset
 from .transforms import CleanText, ContourTarget, LoadRECSAnnotations
 
 __all__ = [
-    'BaseReferringDataset', 'IdFolderDataset', 'ReferDataset', 'RRSISDDataset',
+    'BaseReferringDataset', 'IdFolderDataset', 'ReferDataset', 'RRSISDDataset', 'GRefCOCODataset',
     'RRSISDTxtDataset', 'PhraseJsonDataset', 'RefDIORDataset', 'RefSegRSDataset',
     'DIORRSVGDataset', 'SyntheticRefRSDataset',
     'LoadRECSAnnotations', 'CleanText', 'ContourTarget', 'decode_mask',

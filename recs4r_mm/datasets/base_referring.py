@@ -12,6 +12,12 @@ A ref record is a dict with
     ``sentences`` (list of ``(sent_id, text)``),
     ``extra_info`` (dict, optional: more per-ref keys copied into each sample, e.g. a
     ``shape_family`` that the metric can break scores down by).
+Generalized referring (no-target / multi-target expressions) adds
+    ``no_target`` (bool, optional: the expression refers to nothing; ``bbox``/``mask`` absent
+    or None) and ``objects`` (list of ``dict(bbox=..., mask=...)``, optional: one per target,
+    same conventions as ``bbox``/``mask``; when absent the single ``bbox``/``mask`` is the one
+    target, and ``objects=[]`` means no target). Records with zero or several targets need
+    ``generalized=True``.
 
 No paper part; docs/datasets.md (top, "Bad input", "Common options") and docs/design.md §1.
 """
@@ -69,6 +75,10 @@ class BaseReferringDataset(BaseDataset):
             skip-and-count empty/degenerate ones (slow on big sets). When False they are checked
             when loaded by ``LoadRECSAnnotations``, which raises an error naming the file.
         mask_threshold (int): a mask-file pixel is object when its value is > this.
+        generalized (bool): generalized referring: a ref may have zero (``no_target``) or
+            several (``objects``) targets; a sample's ``instances`` then holds one entry per
+            target and its data_info gets ``no_target`` (bool) and ``target_type`` (``'none'``,
+            ``'single'``, ``'multi'``). False: such a record raises ``ValueError`` naming it.
         **kwargs: :class:`mmengine.dataset.BaseDataset` arguments.
     """
     # ``classes``: the one instance label (``bbox_label=0``) of every sample. ``category_names``:
@@ -85,6 +95,7 @@ class BaseReferringDataset(BaseDataset):
                  check_images: bool = True,
                  validate_masks: bool = False,
                  mask_threshold: int = 0,
+                 generalized: bool = False,
                  **kwargs):
         test_mode = kwargs.get('test_mode', False)
         self.sample_one_expression = (not test_mode if sample_one_expression is None else
@@ -94,6 +105,7 @@ class BaseReferringDataset(BaseDataset):
         self.check_images = bool(check_images)
         self.validate_masks = bool(validate_masks)
         self.mask_threshold = int(mask_threshold)
+        self.generalized = bool(generalized)
         self.skip_counts: Counter = Counter()
         # the first few skipped records per reason, e.g. 'images/00002.jpg (ref 00002)'
         self.skip_examples: Dict[str, List[str]] = {}
@@ -159,33 +171,69 @@ class BaseReferringDataset(BaseDataset):
             return None
         return [x1, y1, x2, y2]
 
-    def _validate(self, ref: Dict) -> Optional[str]:
-        """Fill in size/box of ``ref`` in place; return a skip reason or None if valid."""
+    def _validate(self, ref: Dict, targets: Optional[List[Dict]] = None) -> Optional[str]:
+        """Fill in the image size of ``ref`` and the box of each target (``[ref]`` by default)
+        in place; return a skip reason or None if valid."""
         hw = self._image_size(ref)
         if hw is not None:
             ref['height'], ref['width'] = hw
-        mask = ref.get('mask')
-        if not ref.get('box_only') and mask is None:
+        for obj in ([ref] if targets is None else targets):
+            reason = self._validate_target(obj, hw, bool(ref.get('box_only')))
+            if reason is not None:
+                return reason
+        return None
+
+    def _validate_target(self, obj: Dict, hw, box_only: bool) -> Optional[str]:
+        """Check one target's ``mask``/``bbox`` (filling a missing box from the mask)."""
+        mask = obj.get('mask')
+        if not box_only and mask is None:
             return 'missing mask'
-        if not ref.get('box_only') and (not isinstance(mask, str) or self.validate_masks):
+        if not box_only and (not isinstance(mask, str) or self.validate_masks):
             try:
                 area, mask_box = mask_annotation_area(mask, hw, self.mask_threshold)
             except ValueError:  # e.g. a mask file whose size differs from its image
                 return 'unreadable mask or mask size differs from the image'
             if area < self.min_mask_pixels:
                 return 'empty or degenerate mask'
-            if ref.get('bbox') is None:
-                ref['bbox'] = mask_box
-        if ref.get('bbox') is not None:
-            bbox = self._check_bbox(ref['bbox'], hw)
+            if obj.get('bbox') is None:
+                obj['bbox'] = mask_box
+        if obj.get('bbox') is not None:
+            bbox = self._check_bbox(obj['bbox'], hw)
             if bbox is None:
-                b = np.asarray(ref['bbox'], dtype=np.float64).reshape(-1)
+                b = np.asarray(obj['bbox'], dtype=np.float64).reshape(-1)
                 degenerate = b.size != 4 or b[2] <= b[0] or b[3] <= b[1]
                 return 'degenerate bbox' if degenerate else 'bbox outside the image'
-            ref['bbox'] = bbox
-        elif ref.get('box_only'):
+            obj['bbox'] = bbox
+        elif box_only:
             return 'degenerate bbox'
         return None
+
+    def _targets(self, ref: Dict) -> Optional[List[Dict]]:
+        """The target objects of ``ref``: ``[ref]`` for a single-target record, else copies of
+        its ``objects`` (``[]`` for no target); None when malformed (counted as skipped).
+
+        Raises:
+            ValueError: zero or several targets while ``generalized`` is False.
+        """
+        objects = ref.get('objects')
+        if objects is None:
+            targets = [] if ref.get('no_target') else [ref]
+        elif not isinstance(objects, (list, tuple)) or not all(
+                isinstance(o, dict) for o in objects):
+            self.skip('malformed target objects', self.record_name(ref))
+            return None
+        elif ref.get('no_target') and objects:
+            self.skip('no_target ref with target objects', self.record_name(ref))
+            return None
+        else:
+            targets = [dict(o) for o in objects]
+        if len(targets) != 1 and not self.generalized:
+            kind = 'no target' if not targets else f'{len(targets)} targets'
+            raise ValueError(
+                f'{self.source_name()}: {self.record_name(ref)} has {kind}, but the dataset is '
+                'not generalized (one target per expression): set generalized=True (e.g. '
+                'configs/recs4r_tiny_synthetic_generalized.py)')
+        return targets
 
     # ----------------------------------------------------------------- data list
     def load_data_list(self) -> List[dict]:
@@ -193,6 +241,9 @@ class BaseReferringDataset(BaseDataset):
         self.skip_examples = {}
         data_list = []
         for ref in self.load_refs():
+            targets = self._targets(ref)
+            if targets is None:
+                continue
             sentences = []
             for sent_id, text in ref.get('sentences', []):
                 text = ' '.join(str(text).split()) if text is not None else ''
@@ -203,7 +254,7 @@ class BaseReferringDataset(BaseDataset):
             if not sentences:
                 self.skip('ref without a valid expression', self.record_name(ref))
                 continue
-            reason = self._validate(ref)
+            reason = self._validate(ref, targets)
             if reason is not None:
                 self.skip(reason, self.record_name(ref))
                 continue
@@ -216,9 +267,12 @@ class BaseReferringDataset(BaseDataset):
                 mask_threshold=self.mask_threshold,
                 **ref.get('extra_info', {}),
                 instances=[
-                    dict(bbox=ref.get('bbox'), bbox_label=0, mask=ref.get('mask'),
-                         ignore_flag=0)
+                    dict(bbox=t.get('bbox'), bbox_label=0, mask=t.get('mask'), ignore_flag=0)
+                    for t in targets
                 ])
+            if self.generalized:
+                base['no_target'] = not targets
+                base['target_type'] = ('none', 'single', 'multi')[min(len(targets), 2)]
             if ref.get('height'):
                 base['height'], base['width'] = int(ref['height']), int(ref['width'])
             if self.sample_one_expression:
