@@ -24,7 +24,7 @@ import torch
 from .contour_budget import MIN_CONTOUR_VERTICES, select_contours
 from .contour_trace import mask_to_polygons, signed_area
 from .rasterize import polygons_to_box, polygons_to_mask
-from .tokens import TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP, TOKEN_START
+from .tokens import TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_OBJ, TOKEN_SEP, TOKEN_START
 
 
 def _clean_contour(points) -> np.ndarray:
@@ -162,12 +162,23 @@ def encode_canonical_polygons(parts: List[Dict], img_hw: Tuple[int, int], num_ve
     """The token sequence of parts already in canonical form (:func:`canonical_polygons`) and
     within the budget (at most ``num_vertices // 3`` contours): the last step of
     :func:`polygons_to_sequence`, for callers that applied the budget themselves."""
+    return encode_canonical_objects([parts], img_hw, num_vertices, keep_vertices)
+
+
+def encode_canonical_objects(objects: List[List[Dict]], img_hw: Tuple[int, int],
+                             num_vertices: int, keep_vertices: bool = True
+                             ) -> Tuple[np.ndarray, np.ndarray]:
+    """A generalized sequence: the canonical parts of each object, objects separated by OBJ
+    (parts by SEP, holes by HOLE), ``num_vertices`` shared among all contours by perimeter.
+    No object gives ``START, END`` (no target); one object is the classic sequence."""
     h, w = float(img_hw[0]), float(img_hw[1])
-    contours = []  # (kind, points) in sequence order
-    for k, part in enumerate(parts):
-        contours.append((TOKEN_SEP if k else None, part['outer']))
-        contours.extend((TOKEN_HOLE, hole) for hole in part['holes'])
-    counts = _allocate([_perimeter(c) for _, c in contours], num_vertices)
+    contours = []  # (separator before it or None, points) in sequence order
+    for i, parts in enumerate(objects):
+        for k, part in enumerate(parts):
+            sep = (TOKEN_OBJ if i else None) if k == 0 else TOKEN_SEP
+            contours.append((sep, part['outer']))
+            contours.extend((TOKEN_HOLE, hole) for hole in part['holes'])
+    counts = _allocate([_perimeter(c) for _, c in contours], num_vertices) if contours else []
     tokens = [TOKEN_START]
     coords = [np.zeros((1, 2))]
     for (sep, pts), n in zip(contours, counts):
@@ -256,29 +267,39 @@ def sequence_to_polygons(tokens, coords, img_hw: Tuple[int, int]) -> List[Dict]:
 
     Stops at the first END or padding token (any value outside the token classes); START is
     skipped. Contours with fewer than 3 vertices are dropped (a hole whose outer is dropped goes
-    with it); returns ``[]`` when no part is left.
+    with it); returns ``[]`` when no part is left. The parts of every object of a generalized
+    sequence (:func:`sequence_to_objects`) together, i.e. the union.
     """
+    return [part for obj in sequence_to_objects(tokens, coords, img_hw) for part in obj]
+
+
+def sequence_to_objects(tokens, coords, img_hw: Tuple[int, int]) -> List[List[Dict]]:
+    """Decode a (generalized) sequence into objects, each a list of parts as
+    :func:`sequence_to_polygons` gives them, split at OBJ tokens. Objects left without a part
+    are dropped: ``[]`` is "no target"."""
     tokens = _to_numpy(tokens).reshape(-1).astype(np.int64)
     coords = _to_numpy(coords).reshape(-1, 2).astype(np.float64)
     scale = np.array([float(img_hw[1]), float(img_hw[0])])
-    parts: List[Dict] = []
+    objects: List[List[Dict]] = [[]]
     outer: List[np.ndarray] = []
     holes: List[List[np.ndarray]] = []
     current = outer
 
     def close_part():
         if len(outer) >= MIN_CONTOUR_VERTICES:
-            parts.append(dict(outer=np.stack(outer) * scale,
-                              holes=[np.stack(h) * scale for h in holes
-                                     if len(h) >= MIN_CONTOUR_VERTICES]))
+            objects[-1].append(dict(outer=np.stack(outer) * scale,
+                                    holes=[np.stack(h) * scale for h in holes
+                                           if len(h) >= MIN_CONTOUR_VERTICES]))
 
     for tok, xy in zip(tokens.tolist(), coords):
         if tok == TOKEN_COORD:
             current.append(xy)
         elif tok == TOKEN_START:
             continue
-        elif tok == TOKEN_SEP:
+        elif tok in (TOKEN_SEP, TOKEN_OBJ):
             close_part()
+            if tok == TOKEN_OBJ:
+                objects.append([])
             outer, holes = [], []
             current = outer
         elif tok == TOKEN_HOLE:
@@ -287,7 +308,7 @@ def sequence_to_polygons(tokens, coords, img_hw: Tuple[int, int]) -> List[Dict]:
         else:  # END or padding
             break
     close_part()
-    return parts
+    return [obj for obj in objects if obj]
 
 
 def sequence_to_mask(tokens, coords, out_hw: Tuple[int, int]) -> np.ndarray:

@@ -8,8 +8,9 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from .contour_budget import BudgetRecord, mask_iou, max_contours_for, select_contours
-from .contour_sequence import canonical_polygons, encode_canonical_polygons, sequence_to_mask
-from .contour_trace import mask_to_polygons
+from .contour_sequence import (canonical_polygons, encode_canonical_objects,
+                               encode_canonical_polygons, sequence_to_mask)
+from .contour_trace import mask_to_polygons, signed_area
 
 
 class ContourBudget:
@@ -86,6 +87,58 @@ class ContourBudget:
         if measure_iou == 'always' or (measure_iou == 'reduced' and record.reduced):
             record.fill_iou = mask_iou(mask, sequence_to_mask(tokens, coords, mask.shape[:2]))
         return tokens, coords, record
+
+    def encode_object_polygons(self, objects: List[List[Dict]], img_hw: Tuple[int, int]
+                               ) -> Tuple[np.ndarray, np.ndarray, BudgetRecord]:
+        """A generalized sequence of several objects' pixel-unit polygons (objects in the
+        order of their first vertex, as parts are ordered), within the budget: every object
+        keeps at least its largest part while the budget allows; the contours left are
+        shared in proportion to each object's count, each object's own rule dropping the
+        rest. No object (or only degenerate ones) gives ``START, END``.
+
+        Returns:
+            tuple: ``tokens`` (T,), ``coords`` (T, 2) normalised, the summed record.
+        """
+        objs = [p for p in (canonical_polygons(o, with_holes=self.with_holes) for o in objects)
+                if p]
+        objs.sort(key=lambda o: (np.hypot(*o[0]['outer'][0]), o[0]['outer'][0][1],
+                                 o[0]['outer'][0][0]))
+        record = BudgetRecord(num_parts=sum(len(o) for o in objs),
+                              num_holes=sum(len(p['holes']) for o in objs for p in o))
+        counts = [len(o) + sum(len(p['holes']) for p in o) for o in objs]
+        if len(objs) > self.max_contours:  # too many objects: the smallest go
+            area = [sum(abs(signed_area(p['outer'])) for p in o) for o in objs]
+            keep = sorted(np.argsort(area)[::-1][:self.max_contours].tolist())
+            for i in set(range(len(objs))) - set(keep):
+                record.dropped_parts += len(objs[i])
+                record.dropped_holes += sum(len(p['holes']) for p in objs[i])
+            objs, counts = [objs[i] for i in keep], [counts[i] for i in keep]
+        limits = list(counts)
+        while sum(limits) > self.max_contours:  # shrink the object with the most contours
+            limits[int(np.argmax(limits))] -= 1
+        kept = []
+        for parts, limit in zip(objs, limits):
+            parts, d_parts, d_holes, d_area = select_contours(parts, max(1, limit))
+            record.dropped_parts += d_parts
+            record.dropped_holes += d_holes
+            record.dropped_area += d_area
+            kept.append(parts)
+        tokens, coords = encode_canonical_objects(kept, img_hw, self.num_vertices,
+                                                  self.keep_vertices)
+        return tokens, coords, record
+
+    def trace(self, mask: np.ndarray) -> List[Dict]:
+        """The parts of ``mask`` (H, W) as this budget traces them (specks removed)."""
+        return mask_to_polygons(np.asarray(mask).astype(bool), with_holes=self.with_holes,
+                                min_part_pixels=self.min_part_pixels)
+
+    def encode_objects(self, masks: np.ndarray) -> Tuple[np.ndarray, np.ndarray, BudgetRecord]:
+        """Trace each object's mask of ``masks`` (N, H, W) and encode them as one generalized
+        sequence (:meth:`encode_object_polygons`); objects whose mask is empty at this size
+        are left out, so N = 0 (or all empty) gives ``START, END``."""
+        masks = np.asarray(masks).astype(bool)
+        objects = [self.trace(m) for m in masks]
+        return self.encode_object_polygons([o for o in objects if o], masks.shape[-2:])
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_vertices={self.num_vertices}, '

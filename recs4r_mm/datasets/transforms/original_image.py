@@ -24,13 +24,17 @@ class KeepOriginalImage(BaseTransform):
     Args:
         max_side (int): Longest side kept, in pixels.
         with_mask (bool): Keep ``ori_gt_mask`` when ``gt_masks`` are loaded.
+        instances (bool): Keep each object's mask instead, ``ori_gt_masks`` (N, H', W')
+            (N >= 0), for generalized targets (several objects or none).
     """
 
-    def __init__(self, max_side: int = 2048, with_mask: bool = True) -> None:
+    def __init__(self, max_side: int = 2048, with_mask: bool = True,
+                 instances: bool = False) -> None:
         if int(max_side) < 1:
             raise ValueError(f'KeepOriginalImage.max_side must be >= 1, got {max_side}')
         self.max_side = int(max_side)
         self.with_mask = bool(with_mask)
+        self.instances = bool(instances)
 
     def transform(self, results: dict) -> dict:
         img = results['img']
@@ -47,15 +51,26 @@ class KeepOriginalImage(BaseTransform):
                 raise ValueError(f'{results.get("img_path", "sample")}: gt_masks are '
                                  f'{masks.shape[-2:]}, the image {(h, w)}: put '
                                  'KeepOriginalImage before Resize')
-            mask = masks.reshape(-1, h, w).any(0).astype(np.float32)
-            if img.shape[:2] != (h, w):
-                mask = cv2.resize(mask, (img.shape[1], img.shape[0]),
-                                  interpolation=cv2.INTER_AREA)
-            results['ori_gt_mask'] = (mask >= 0.5).astype(np.uint8)
+            masks = masks.reshape(-1, h, w)
+            if not self.instances:
+                results['ori_gt_mask'] = self._shrink(masks.any(0), img.shape[:2])
+            else:
+                results['ori_gt_masks'] = np.stack(
+                    [self._shrink(m, img.shape[:2]) for m in masks]) if len(masks) else \
+                    np.zeros((0, *img.shape[:2]), np.uint8)
         return results
 
+    @staticmethod
+    def _shrink(mask: np.ndarray, hw) -> np.ndarray:
+        """A (H, W) mask at the kept image's size ``hw`` (area interpolation), uint8 0/1."""
+        mask = mask.astype(np.float32)
+        if mask.shape != tuple(hw):
+            mask = cv2.resize(mask, (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+        return (mask >= 0.5).astype(np.uint8)
+
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(max_side={self.max_side}, with_mask={self.with_mask})'
+        return (f'{type(self).__name__}(max_side={self.max_side}, with_mask={self.with_mask}, '
+                f'instances={self.instances})')
 
 
 @TRANSFORMS.register_module()
@@ -63,7 +78,8 @@ class PackRECSInputs(PackDetInputs):
     """``PackDetInputs`` that also packs ``ori_img`` (from :class:`KeepOriginalImage`) as the
     data sample's ``ori_img`` field, a (3, H', W') uint8 tensor, and ``ori_img_scale`` into its
     metainfo; :class:`RECSDataPreprocessor` normalises it like the network input. An
-    ``ori_gt_mask`` is packed as the (1, H', W') uint8 field of the same name."""
+    ``ori_gt_mask`` is packed as the (1, H', W') uint8 field of the same name, ``ori_gt_masks``
+    as the (N, H', W') one."""
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(results)
@@ -78,4 +94,7 @@ class PackRECSInputs(PackDetInputs):
             if 'ori_gt_mask' in results:
                 sample.set_field(torch.from_numpy(results['ori_gt_mask'][None].copy()),
                                  'ori_gt_mask', field_type='data')
+            if 'ori_gt_masks' in results:
+                sample.set_field(torch.from_numpy(results['ori_gt_masks'].copy()),
+                                 'ori_gt_masks', field_type='data')
         return packed

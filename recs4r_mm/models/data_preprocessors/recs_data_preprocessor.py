@@ -11,13 +11,15 @@ class RECSDataPreprocessor(DetDataPreprocessor):
     ``PackRECSInputs``, (3, H', W') uint8, any size) exactly as it converts the network input:
     channel order (``bgr_to_rgb``), then ``(x - mean) / std``; the result is a float tensor
     (3, H', W') on the model's device, kept per sample (the sizes differ). An ``ori_gt_mask``
-    only moves to the device."""
+    (or ``ori_gt_masks``) only moves to the device."""
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = super().forward(data, training)
         for sample in data['data_samples'] or []:
             if 'ori_gt_mask' in sample:
                 sample.ori_gt_mask = sample.ori_gt_mask.to(self.device)
+            if 'ori_gt_masks' in sample:
+                sample.ori_gt_masks = sample.ori_gt_masks.to(self.device)
             if 'ori_img' not in sample:
                 continue
             img = sample.ori_img.to(self.device).float()

@@ -12,11 +12,12 @@ import torch
 import torch.nn as nn
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from recs4r_mm.registry import MODELS, TASK_UTILS
-from recs4r_mm.structures import TOKEN_COORD
+from recs4r_mm.structures import TOKEN_COORD, TOKEN_END
 from recs4r_mm.utils import reject_moved_options
 from ..layers.roi_crop import crop_and_resize, crop_to_image_coords, expand_boxes
 
@@ -42,6 +43,10 @@ DEFAULT_REFINE = dict(
     # so the first, poor coarse boxes do not starve the fine stage (counted from the start of
     # this process: a resumed run ramps again)
     coarse_prob_warmup=0,
+    # probability that a training crop comes instead from the coarse stage's free-running
+    # (greedy, no-grad) box, the box it gets at inference, wrong objects included: the
+    # confidence head's negatives (not in the paper; 0 = never decode in training)
+    decoded_prob=0.0,
     # stop the fine losses' gradient at the coarse box (crop place, T_f, size prior)
     detach_coarse=True,
     jitter_shift=0.1,  # centre shift, fraction of the box size
@@ -108,6 +113,9 @@ class RECS4R(BaseDetector):
         aux_head (dict, optional): ``GroundingAuxHead``, a dense grounding loss on each
             stage's fused visual map, optionally also the pointer's attention prior (not in
             the paper; None = off).
+        score_head (dict, optional): ``ContourScoreHead`` on the (last) fine pass: the
+            ``pred_instances.scores`` become the probability that the answer is the referred
+            object (not in the paper; None = the decoder's mean token probability).
         coarse_seq_loss_weight (float): Weight of L_cls/L1/smooth-L2 on the coarse pass
             (besides L_coarse); 0 = the coarse pass is supervised by L_coarse only.
         data_preprocessor (dict): mmdet ``DetDataPreprocessor``, or ``RECSDataPreprocessor``
@@ -126,6 +134,7 @@ class RECS4R(BaseDetector):
                  rce: Optional[dict] = None,
                  refine: Optional[dict] = {},  # noqa: B006 (read, never modified)
                  aux_head: Optional[dict] = None,
+                 score_head: Optional[dict] = None,
                  coarse_seq_loss_weight: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
@@ -143,7 +152,8 @@ class RECS4R(BaseDetector):
         self.text_encoder = MODELS.build(text_encoder)
         self.neck = MODELS.build(neck)
         self.encoder = MODELS.build(encoder)
-        head = dict(head, seq_format=self.coder.seq_format)
+        self.generalized = self.coder.generalized
+        head = dict(head, seq_format=self.coder.seq_format, generalized=self.generalized)
         self.head = MODELS.build(head)
         if self.head.max_len != self.coder.budget.max_len:
             raise ValueError(f'sequence_coder.max_len={self.coder.budget.max_len} != '
@@ -193,6 +203,12 @@ class RECS4R(BaseDetector):
             self.fine_encoder = MODELS.build(encoder)
             self.fine_head = MODELS.build(head)
         self.aux_head = MODELS.build(aux_head) if aux_head is not None else None
+        if score_head is not None and not self.two_stage:
+            raise ValueError('score_head reads the fine pass: it needs refine (two stages)')
+        self.score_head = MODELS.build(score_head) if score_head is not None else None
+        if not 0.0 <= float(self.refine_cfg['decoded_prob']) <= 1.0:
+            raise ValueError(f"refine.decoded_prob must be in [0, 1], got "
+                             f"{self.refine_cfg['decoded_prob']}")
         self.coarse_seq_loss_weight = coarse_seq_loss_weight
         self.train_cfg = train_cfg or {}
         self.test_cfg = test_cfg or {}
@@ -314,6 +330,38 @@ class RECS4R(BaseDetector):
         osx, osy = sample.metainfo.get('ori_img_scale', (1.0, 1.0))
         return torch.tensor([osx / sf[0], osy / sf[1]] * 2, device=device)
 
+    def _object_crops(self, batch_data_samples: SampleList, obj_masks: List[np.ndarray],
+                      crop_boxes: Tensor, size: int, gcl_size: int
+                      ) -> Tuple[List[Tensor], Tensor]:
+        """Generalized fine targets: per sample its objects' masks (N_i, 1, size, size) cropped
+        at ``crop_boxes`` (B, 4) input px, from the GT as loaded (``fine_gt='original'``:
+        ``ori_gt_masks`` (N, H', W') of ``KeepOriginalImage(instances=True)``) or from
+        ``obj_masks`` at the input, and the union (B, 1, gcl_size, gcl_size) for GCL."""
+        original = self.refine_cfg['fine_gt'] == 'original'
+        crops, unions = [], []
+        for i, (s, box) in enumerate(zip(batch_data_samples, crop_boxes)):
+            if original:
+                m = s.ori_gt_masks if 'ori_gt_masks' in s else None
+                if m is None:
+                    raise KeyError(f'{s.metainfo.get("img_path", f"sample {i}")}: a generalized '
+                                   "model with refine.fine_gt='original' needs each object's "
+                                   'mask as loaded: KeepOriginalImage(instances=True) after '
+                                   'LoadRECSAnnotations in the train pipeline')
+                m = m.to(crop_boxes.device, torch.float32)
+                box = box * self._input_to_original(s, crop_boxes.device)
+            else:
+                m = torch.from_numpy(obj_masks[i]).to(crop_boxes.device, torch.float32)
+            m = m.reshape(-1, 1, *m.shape[-2:])
+            if m.shape[0] == 0:
+                crops.append(m.new_zeros(0, 1, size, size))
+                unions.append(m.new_zeros(1, 1, gcl_size, gcl_size))
+                continue
+            boxes = box[None].expand(m.shape[0], 4)
+            crops.append(crop_and_resize(m, boxes, (size, size)))
+            union = m.amax(0, keepdim=True)
+            unions.append(crop_and_resize(union, box[None], (gcl_size, gcl_size)))
+        return crops, torch.cat(unions)
+
     def _original_gt_crops(self, batch_data_samples: SampleList, crop_boxes: Tensor,
                            sizes: Sequence[int]) -> List[Tensor]:
         """The GT union masks at native resolution (``ori_gt_mask``) cropped at ``crop_boxes``
@@ -388,7 +436,11 @@ class RECS4R(BaseDetector):
         boxes = boxes.tensor if hasattr(boxes, 'tensor') else torch.as_tensor(boxes)
         boxes = boxes.detach().float().cpu().reshape(-1, 4)
         if boxes.shape[0] == 0:
-            raise ValueError(f'{sample.metainfo.get("img_path", "sample")}: no GT instance')
+            raise ValueError(f'{sample.metainfo.get("img_path", "sample")}: no GT instance ("'
+                             f'{sample.metainfo.get("text", "")}" is a no-target expression): '
+                             'train it with a generalized config '
+                             '(sequence_coder.generalized=True, e.g. '
+                             'configs/recs4r_tiny_synthetic_generalized.py)')
         box = np.concatenate([boxes[:, :2].min(0).values.numpy(),
                               boxes[:, 2:].max(0).values.numpy()])
         mask = np.zeros(hw, dtype=bool)
@@ -411,10 +463,70 @@ class RECS4R(BaseDetector):
             box_only.append(bool(s.metainfo.get('box_only', False)))
         return np.stack(masks), np.stack(boxes).astype(np.float32), np.array(box_only)
 
-    def _train_crop_boxes(self, coarse_boxes: Tensor, gt_boxes: Tensor) -> Tensor:
+    def _batch_objects(self, batch_data_samples: SampleList, batch_hw: Tuple[int, int]):
+        """Generalized GT: per sample its objects' masks (N_i, H, W) bool at the padded batch
+        size and boxes (N_i, 4) px (N_i = 0: no target), then as :meth:`_batch_gt` the union
+        masks (B, H, W), union boxes (B, 4) (zeros without a target), box_only (B,), and
+        ``present`` (B,) bool."""
+        obj_masks, obj_boxes, box_only = [], [], []
+        for s in batch_data_samples:
+            gt = s.gt_instances
+            b = gt.bboxes.tensor if hasattr(gt.bboxes, 'tensor') else torch.as_tensor(gt.bboxes)
+            b = b.detach().float().cpu().reshape(-1, 4).numpy()
+            m = np.zeros((b.shape[0], *batch_hw), dtype=bool)
+            if 'masks' in gt and b.shape[0]:
+                src = gt.masks
+                src = src.to_ndarray() if hasattr(src, 'to_ndarray') else (
+                    src.detach().cpu().numpy() if isinstance(src, Tensor) else np.asarray(src))
+                src = src.reshape(-1, *src.shape[-2:]).astype(bool)
+                h, w = min(batch_hw[0], src.shape[1]), min(batch_hw[1], src.shape[2])
+                m[:src.shape[0], :h, :w] = src[:, :h, :w]
+            obj_masks.append(m)
+            obj_boxes.append(b)
+            box_only.append(bool(s.metainfo.get('box_only', False)))
+        present = np.array([b.shape[0] > 0 for b in obj_boxes])
+        masks = np.stack([m.any(0) for m in obj_masks])
+        boxes = np.stack([np.concatenate([b[:, :2].min(0), b[:, 2:].max(0)]) if b.shape[0]
+                          else np.zeros(4, np.float32) for b in obj_boxes]).astype(np.float32)
+        return obj_masks, obj_boxes, masks, boxes, np.array(box_only), present
+
+    @torch.no_grad()
+    def _decoded_boxes(self, memory: Tensor, pad: Tensor, vis: Tensor,
+                       prior: Optional[Tensor]) -> Tensor:
+        """The coarse stage's free-running greedy boxes (B, 4), normalised, as at inference
+        (dropout off); the whole image where it decodes nothing."""
+        was_training = self.head.training
+        self.head.eval()
+        try:
+            out = self.head.predict(memory.detach(), pad, memory_hw=vis.shape[-2:],
+                                    pointer_prior=None if prior is None else prior.detach())
+        finally:
+            self.head.train(was_training)
+        return self.coder.rect(out['tokens'], out['coords'])
+
+    def _train_crop_boxes(self, coarse_boxes: Tensor, gt_boxes: Tensor,
+                          decoded: Optional[Tensor] = None, present: Optional[Tensor] = None,
+                          img_hw: Optional[Tensor] = None) -> Tensor:
         """Source boxes (B, 4) px of the fine-stage crops during training (documented choice:
         a jittered GT box by default, so early, poor coarse predictions do not starve the fine
-        stage; 'coarse'/'mixed' train on the coarse stage's own boxes)."""
+        stage; 'coarse'/'mixed' train on the coarse stage's own boxes). With ``decoded`` (B, 4)
+        px, the free-running coarse boxes, a crop comes from them with probability
+        ``refine.decoded_prob``; a sample without a target (``present`` False) crops its
+        decoded box, or a random box of the image (``img_hw`` (B, 2)) without one."""
+        src = self._gt_or_coarse_boxes(coarse_boxes, gt_boxes)
+        if present is not None and not bool(present.all()):
+            hw = img_hw.flip(-1).to(src)  # (w, h)
+            size = hw * (0.1 + 0.4 * torch.rand_like(hw))
+            lo = (hw - size) * torch.rand_like(hw)
+            fill = decoded if decoded is not None else torch.cat([lo, lo + size], 1)
+            src = torch.where(present[:, None], src, fill)
+        if decoded is not None:
+            use = torch.rand(src.shape[0], device=src.device) < self.refine_cfg['decoded_prob']
+            src = torch.where(use[:, None], decoded, src)
+        return src
+
+    def _gt_or_coarse_boxes(self, coarse_boxes: Tensor, gt_boxes: Tensor) -> Tensor:
+        """Jittered GT boxes, teacher-forced coarse boxes or a mix (``refine.train_crop``)."""
         cfg = self.refine_cfg
         b = gt_boxes.shape[0]
         ctr = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2
@@ -443,11 +555,19 @@ class RECS4R(BaseDetector):
                 for i, s in enumerate(batch_data_samples)]
         img_hw = torch.tensor([s.metainfo.get('img_shape', (hp, wp))[:2]
                                for s in batch_data_samples], device=device, dtype=torch.float32)
-        masks, boxes, box_only = self._batch_gt(batch_data_samples, (hp, wp))
-        gt_boxes = torch.from_numpy(boxes).to(device)
         norm = torch.tensor([wp, hp, wp, hp], device=device, dtype=torch.float32)
-        tokens, coords, weights = self.coder.encode(masks, boxes, box_only, (hp, wp), keys,
-                                                    device)
+        if self.generalized:  # any number of objects per sample, separated by OBJ
+            obj_masks, obj_boxes, masks, boxes, box_only, present = self._batch_objects(
+                batch_data_samples, (hp, wp))
+            tokens, coords, weights = self.coder.encode_objects(obj_masks, obj_boxes, box_only,
+                                                                (hp, wp), keys, device)
+        else:
+            masks, boxes, box_only = self._batch_gt(batch_data_samples, (hp, wp))
+            present = np.ones(b, dtype=bool)
+            tokens, coords, weights = self.coder.encode(masks, boxes, box_only, (hp, wp), keys,
+                                                        device)
+        gt_boxes = torch.from_numpy(boxes).to(device)
+        present_t = torch.from_numpy(present).to(device)
         text, text_mask = self.encode_text(texts)
         losses = dict()
 
@@ -472,27 +592,40 @@ class RECS4R(BaseDetector):
             for k, v in coarse.items():
                 losses[f'coarse_{k}'] = v * self.coarse_seq_loss_weight if 'loss' in k else v
         coarse_boxes = self.coder.rect(tokens[:, 1:], pred_xy)  # B_c = Rect(P_c), normalised
-        losses.update(head.loss_coarse(coarse_boxes, gt_boxes / norm, weights))  # L_coarse
+        # L_coarse (no box to regress without a target)
+        losses.update(head.loss_coarse(coarse_boxes, gt_boxes / norm,
+                                       weights * present_t.to(weights)))
 
         # ---- fine pass on crops of the input (or original) image
         if self.refine_cfg['detach_coarse']:
             coarse_boxes = coarse_boxes.detach()
-        src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes)
+        decoded = None
+        if self.refine_cfg['decoded_prob'] > 0:
+            decoded = self._decoded_boxes(memory, pad, vis, prior) * norm
+        src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes, decoded,
+                                     None if present.all() else present_t, img_hw)
         self._train_steps += 1
         fine = self.fine_features(batch_inputs, texts, vis, src, img_hw,
                                   self._originals(batch_data_samples), (text, text_mask))
         head_f = self.fine_modules.head
         crop_boxes = fine.crop_boxes.detach()  # the targets never move with the coarse box
         s_f, r = int(self.refine_cfg['input_size']), int(head_f.gcl_raster_size)
-        if self.refine_cfg['fine_gt'] == 'original':  # the GT at the crop's own resolution
+        if self.generalized:  # each object's crop, in crop coordinates
+            obj_crops, gcl_masks = self._object_crops(batch_data_samples, obj_masks,
+                                                      crop_boxes, s_f, r)
+            f_tokens, f_coords, f_weights = self.coder.encode_object_crops(
+                obj_crops, [torch.from_numpy(b_).to(device) for b_ in obj_boxes], box_only,
+                crop_boxes, s_f, keys)
+        elif self.refine_cfg['fine_gt'] == 'original':  # the GT at the crop's own resolution
             crop_masks, gcl_masks = self._original_gt_crops(batch_data_samples, crop_boxes,
                                                             (s_f, r))
         else:
             crop_masks = crop_and_resize(masks_t, crop_boxes, (s_f, s_f))
             gcl_masks = crop_and_resize(masks_t, crop_boxes, (r, r))
         gcl_masks = gcl_masks[:, 0]
-        f_tokens, f_coords, f_weights = self.coder.encode_crops(
-            crop_masks, gt_boxes, box_only, crop_boxes, s_f, keys)
+        if not self.generalized:
+            f_tokens, f_coords, f_weights = self.coder.encode_crops(
+                crop_masks, gt_boxes, box_only, crop_boxes, s_f, keys)
         fine_mask_w = f_weights * torch.from_numpy(~box_only).to(f_weights)
         if fine.grounding is not None:
             losses['loss_aux_mask_fine'] = self.aux_head.loss(fine.grounding, gcl_masks,
@@ -504,6 +637,10 @@ class RECS4R(BaseDetector):
         losses.update(head_f.loss_sequence(logits_f, pred_xy_f, f_tokens, f_coords, f_weights))
         losses.update(head_f.loss_gcl_by_outputs(
             pred_xy_f, f_tokens, gcl_masks, fine_mask_w))
+        if self.score_head is not None:  # is the crop's source box the target?
+            src_iou = bbox_overlaps(src.detach(), gt_boxes, is_aligned=True)
+            losses.update(self.score_head.loss(
+                self.score_head(fine.memory, fine.padding_mask), src_iou, present_t))
         return losses
 
     # ------------------------------------------------------------------ inference
@@ -521,7 +658,9 @@ class RECS4R(BaseDetector):
 
         Returns:
             dict: ``tokens`` (B, T), ``coords`` (B, T, 2) normalised by the padded input size,
-            ``scores`` (B,), ``coarse_boxes`` (B, 4) normalised, and the coarse sequence.
+            ``scores`` (B,) (the confidence head's probability when it is on), ``empty`` (B,)
+            bool (the coarse or the final sequence says "no target"; generalized models only),
+            ``coarse_boxes`` (B, 4) normalised, and the coarse sequence.
         """
         b, _, hp, wp = batch_inputs.shape
         device = batch_inputs.device
@@ -554,8 +693,14 @@ class RECS4R(BaseDetector):
                                  torch.zeros_like(coords))
             # a later pass crops around this pass's contour (B_c <- Rect(P_f))
             boxes = self.coder.rect(fine['tokens'], coords)
-        out.update(tokens=fine['tokens'], coords=coords, scores=fine['scores'],
+        scores = fine['scores']
+        if self.score_head is not None:
+            scores = self.score_head(feats.memory, feats.padding_mask).sigmoid()
+        out.update(tokens=fine['tokens'], coords=coords, scores=scores,
                    crop_boxes=feats.crop_boxes / norm)
+        if self.generalized:  # START, END at either stage: "no target"
+            out['empty'] = (coarse['tokens'][:, 1] == TOKEN_END) | \
+                (fine['tokens'][:, 1] == TOKEN_END)
         return out
 
     @staticmethod
@@ -592,6 +737,9 @@ class RECS4R(BaseDetector):
         for i, sample in enumerate(batch_data_samples):
             scale, out_hw = self._output_scale(sample, (hp, wp), rescale)
             scale = scale.to(device)
+            if self.generalized:
+                results.append(self._objects_to_instances(out, i, scale, out_hw))
+                continue
             # Box = Rect(P_f), Mask = Fill(P_f) (Key Design 1)
             parts, box, mask = self.coder.decode(out['tokens'][i], out['coords'][i], out_hw,
                                                  scale)
@@ -606,6 +754,29 @@ class RECS4R(BaseDetector):
             inst.coarse_bboxes = cb.reshape(1, 4).float()
             results.append(inst)
         return self.add_pred_to_datasample(batch_data_samples, results)
+
+    def _objects_to_instances(self, out: Dict[str, Tensor], i: int, scale: Tensor,
+                              out_hw: Tuple[int, int]) -> InstanceData:
+        """Generalized prediction of sample ``i``: one instance per decoded object (box =
+        Rect, mask = Fill of its contours), none when the sequence says "no target" or the
+        score is under ``test_cfg.score_thr``; every instance carries the sample's score."""
+        score = out['scores'][i].detach().float().cpu()
+        thr = self.test_cfg.get('score_thr')
+        objects = [] if bool(out['empty'][i]) or (thr is not None and score < thr) else \
+            self.coder.decode_objects(out['tokens'][i], out['coords'][i], out_hw, scale)
+        k = len(objects)
+        inst = InstanceData()
+        inst.bboxes = torch.as_tensor(np.stack([o[1] for o in objects]) if k else
+                                      np.zeros((0, 4), np.float32)).reshape(k, 4)
+        inst.masks = torch.from_numpy(np.stack([o[2] for o in objects]) if k else
+                                      np.zeros((0, *out_hw), dtype=bool))
+        inst.scores = score.repeat(k)
+        inst.labels = torch.zeros(k, dtype=torch.long)
+        inst.polygons = [o[0] for o in objects]
+        cb = out['coarse_boxes'][i].cpu() * scale.repeat(2).cpu() * torch.tensor(
+            [out_hw[1], out_hw[0]] * 2)
+        inst.coarse_bboxes = cb.reshape(1, 4).float().repeat(k, 1)
+        return inst
 
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: Optional[SampleList] = None) -> Tuple[Tensor, ...]:

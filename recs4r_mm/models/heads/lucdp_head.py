@@ -21,8 +21,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from recs4r_mm.registry import MODELS
-from recs4r_mm.structures import (NUM_TOKEN_CLASSES, TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP,
-                                  TOKEN_START)
+from recs4r_mm.structures import (NUM_GENERALIZED_TOKEN_CLASSES, NUM_TOKEN_CLASSES, TOKEN_COORD,
+                                  TOKEN_END, TOKEN_HOLE, TOKEN_OBJ, TOKEN_SEP, TOKEN_START)
 from recs4r_mm.utils import reject_moved_options
 from ..layers.attention import KVCache
 from ..layers.coord_embedding import CoordGridEmbedding
@@ -56,6 +56,9 @@ class LUCDPHead(BaseModule):
             ``memory_hw``). The pointer learns localisation far faster on small budgets.
         memory_pos (bool): Add the visual tokens' 2-D sine position code to the
             cross-attention keys (DETR style) when ``memory_hw`` is given.
+        generalized (bool): Generalized referring (not in the paper): a sixth token class,
+            OBJ, starts the next target object, and END may follow START ("no target").
+            Inside ``RECS4R`` it is set from the model's ``sequence_coder``.
         loss_cls (dict): Token classification loss (L_cls).
         loss_l1 (dict): L1 vertex regression (lambda_1).
         loss_smooth_l2 (dict): Smooth-L2 vertex regression (lambda_2).
@@ -91,6 +94,7 @@ class LUCDPHead(BaseModule):
                  seq_format: str = 'contour',
                  reg_mode: str = 'direct',
                  memory_pos: bool = True,
+                 generalized: bool = False,
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  loss_l1: dict = dict(type='L1Loss', loss_weight=1.0),
                  loss_smooth_l2: dict = dict(type='SmoothL2Loss', loss_weight=1.0),
@@ -134,14 +138,17 @@ class LUCDPHead(BaseModule):
         self.embed_dims = embed_dims
         self.max_len = max_len
         self.seq_format = seq_format
-        self.num_classes = NUM_TOKEN_CLASSES
+        self.generalized = bool(generalized)
+        if self.generalized and seq_format != 'contour':
+            raise ValueError("LUCDPHead(generalized=True) needs seq_format='contour'")
+        self.num_classes = NUM_GENERALIZED_TOKEN_CLASSES if generalized else NUM_TOKEN_CLASSES
         self.gcl_raster_size = gcl_raster_size
         self.gcl_tau = gcl_tau
         if not 0.0 <= self_feed_prob <= 1.0:
             raise ValueError(f'LUCDPHead.train_cfg.self_feed_prob must be in [0, 1], got '
                              f'{self_feed_prob}')
 
-        self.token_embed = nn.Embedding(NUM_TOKEN_CLASSES, embed_dims)
+        self.token_embed = nn.Embedding(self.num_classes, embed_dims)
         self.coord_embed = CoordGridEmbedding(grid_size, embed_dims)
         self.pos_embed = nn.Embedding(max_len + 1, embed_dims)
         self.layers = nn.ModuleList([
@@ -149,7 +156,7 @@ class LUCDPHead(BaseModule):
             for _ in range(num_layers)
         ])
         self.norm = nn.LayerNorm(embed_dims)
-        self.cls_branch = nn.Linear(embed_dims, NUM_TOKEN_CLASSES)
+        self.cls_branch = nn.Linear(embed_dims, self.num_classes)
         if reg_mode == 'pointer':
             self.pointer = PointerRegression(embed_dims)
         else:
@@ -372,6 +379,10 @@ class LUCDPHead(BaseModule):
         if rem_after == 0:
             allowed[:, TOKEN_END] = True
             return allowed
+        if self.generalized and t == len(self.forced_prefix):
+            allowed[:, TOKEN_COORD] = True
+            allowed[:, TOKEN_END] = True  # START, END: no target
+            return allowed
         allowed[:, TOKEN_COORD] = True
         ring_ok = ring >= 3
         # a separator must leave room for a new ring of >= 3 vertices, for min_vertices in
@@ -382,6 +393,8 @@ class LUCDPHead(BaseModule):
             allowed[:, TOKEN_SEP] = sep_ok
         if self.test_cfg['allow_holes']:
             allowed[:, TOKEN_HOLE] = sep_ok
+        if self.generalized:
+            allowed[:, TOKEN_OBJ] = sep_ok
         allowed[:, TOKEN_END] = ring_ok & (total >= min_vertices)
         return allowed
 
@@ -472,7 +485,7 @@ class LUCDPHead(BaseModule):
             coords[:, t + 1] = torch.where(is_coord[:, None], xy, torch.zeros_like(xy))
             if t >= n_prefix:
                 ring = torch.where(is_coord, ring + 1, ring)
-                ring = torch.where((cls == TOKEN_SEP) | (cls == TOKEN_HOLE),
+                ring = torch.where((cls == TOKEN_SEP) | (cls == TOKEN_HOLE) | (cls == TOKEN_OBJ),
                                    torch.zeros_like(ring), ring)
                 total = total + is_coord.long()
             finished = finished | (cls == TOKEN_END)

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recs4r_mm.structures import TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP, TOKEN_START
+from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_OBJ, TOKEN_SEP,
+                                  TOKEN_START)
 
 SEQ_FORMATS = ('contour', 'box_polygon')
 # forced first generated tokens of each format (after START)
@@ -72,7 +73,7 @@ def ring_ids_from_tokens(tokens: Tensor, num_prefix: int = 0) -> Tuple[Tensor, T
     """
     b, t = tokens.shape
     idx = torch.arange(t, device=tokens.device).expand(b, t)
-    is_sep = (tokens == TOKEN_SEP) | (tokens == TOKEN_HOLE)
+    is_sep = (tokens == TOKEN_SEP) | (tokens == TOKEN_HOLE) | (tokens == TOKEN_OBJ)
     ring = is_sep.long().cumsum(1)
     ended = (tokens == TOKEN_END).long().cumsum(1) > 0
     is_coord = (tokens == TOKEN_COORD) & ~ended & (idx >= num_prefix)

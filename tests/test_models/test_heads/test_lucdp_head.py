@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from recs4r_mm.models.heads import LUCDPHead, add_box_prefix, ring_ids_from_tokens, split_box_prefix
-from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_SEP, TOKEN_START,
-                                  mask_to_sequence, pad_sequences, sequence_to_box,
+from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_HOLE, TOKEN_OBJ, TOKEN_SEP,
+                                  TOKEN_START, mask_to_sequence, pad_sequences, sequence_to_box,
                                   sequence_to_polygons)
 
 
@@ -243,3 +243,25 @@ def test_pointer_mode_and_memory_position_code(mm_scope):
     lc, _ = with_pos.forward_train(mem32, None, tokens, coords)
     assert not torch.allclose(la, lb)
     assert torch.allclose(lb, lc, atol=1e-6)
+
+
+@pytest.mark.parametrize('bias', [TOKEN_END, TOKEN_OBJ])
+def test_generalized_grammar(mm_scope, bias):
+    """END may follow START only in a generalized head; OBJ is a separator like SEP."""
+    head = _head(mm_scope, max_len=14, generalized=True).eval()
+    assert head.cls_branch.out_features == 6 and _head(mm_scope).cls_branch.out_features == 5
+    with torch.no_grad():
+        head.cls_branch.weight.mul_(0.01)
+        head.cls_branch.bias.fill_(-50.0)
+        head.cls_branch.bias[TOKEN_COORD] = 0.0
+        head.cls_branch.bias[bias] = 50.0
+    out = head.predict(torch.randn(3, 6, 16))
+    if bias == TOKEN_END:  # "no target"
+        assert out['tokens'].tolist() == [[TOKEN_START, TOKEN_END]] * 3
+    else:  # objects of >= 3 vertices separated by OBJ wherever allowed
+        tokens = out['tokens'][0].tolist()
+        c, o = [TOKEN_COORD], [TOKEN_OBJ]
+        # 14 slots: a last OBJ must leave room for 3 vertices and END
+        assert tokens == [TOKEN_START] + c * 3 + o + c * 3 + o + c * 5 + [TOKEN_END]
+    with pytest.raises(ValueError, match='generalized'):
+        _head(mm_scope, generalized=True, seq_format='box_polygon')

@@ -15,9 +15,10 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from recs4r_mm.registry import TASK_UTILS
-from recs4r_mm.structures import (TOKEN_COORD, BudgetStats, ContourBudget, box_to_sequence,
-                                  mask_or_box_to_sequence, pad_sequences, polygons_to_box,
-                                  polygons_to_mask, sequence_to_polygons)
+from recs4r_mm.structures import (TOKEN_COORD, BudgetStats, ContourBudget, box_to_polygons,
+                                  box_to_sequence, mask_or_box_to_sequence, pad_sequences,
+                                  polygons_to_box, polygons_to_mask, sequence_to_objects,
+                                  sequence_to_polygons)
 from ...heads.sequence_format import (FORCED_PREFIX, SEQ_FORMATS, add_box_prefix,
                                       ring_ids_from_tokens, split_box_prefix)
 
@@ -38,11 +39,15 @@ class ContourSequenceCoder:
         budget (dict, optional): Knobs of the rule (:class:`ContourBudget`):
             ``min_part_pixels`` (3), ``max_contours`` (None) and ``measure_iou`` (True: the
             Fill IoU of reduced targets is measured for the run's summary).
+        generalized (bool): Generalized referring (not in the paper; design.md §6): a target
+            is any number of objects, each its own contours, separated by OBJ; no object is
+            ``START, END``. Targets come from :meth:`encode_objects`, predictions go through
+            :meth:`decode_objects`.
     """
 
     def __init__(self, num_vertices: int = 64, with_holes: bool = True,
                  seq_format: str = 'contour', max_len: Optional[int] = None,
-                 budget: Optional[dict] = None) -> None:
+                 budget: Optional[dict] = None, generalized: bool = False) -> None:
         if seq_format not in SEQ_FORMATS:
             raise ValueError(f'ContourSequenceCoder.seq_format must be one of {SEQ_FORMATS}, '
                              f'got {seq_format!r}')
@@ -53,6 +58,9 @@ class ContourSequenceCoder:
                              f'(known: {", ".join(BUDGET_KEYS)})')
         self.num_vertices = int(num_vertices)
         self.with_holes = bool(with_holes)
+        self.generalized = bool(generalized)
+        if self.generalized and seq_format != 'contour':
+            raise ValueError("ContourSequenceCoder(generalized=True) needs seq_format='contour'")
         self.seq_format = seq_format
         self.forced_prefix = FORCED_PREFIX[seq_format]
         self.measure_iou = bool(budget.pop('measure_iou', True))
@@ -176,6 +184,65 @@ class ContourSequenceCoder:
                               device=device)
         return tokens, coords, weights * has_fg.to(weights)
 
+    def encode_objects(self, masks: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
+                       box_only: np.ndarray, hw: Tuple[int, int], keys: Sequence[str],
+                       device=None, stage: str = 'coarse') -> Tuple[Tensor, Tensor, Tensor]:
+        """Generalized targets: per sample, its objects' masks (N_i, H, W) bool at ``hw`` and
+        boxes (N_i, 4) pixels (N_i = 0: no target, ``START, END``). An object whose mask is
+        empty at this size (or a box-only sample) is encoded by its box's contour.
+
+        Returns:
+            tuple: tokens (B, T), coords (B, T, 2), weights (B,) as :meth:`encode`.
+        """
+        seqs = []
+        for m, b, bo, key in zip(masks, boxes, box_only, keys):
+            m = np.asarray(m, dtype=bool).reshape(-1, *hw)
+            b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+            objects = []
+            for k in range(b.shape[0]):
+                parts = [] if bo or k >= m.shape[0] else self.budget.trace(m[k])
+                if not parts:  # box-only, or the object vanished at this size: its box
+                    x1, x2 = np.clip(b[k, [0, 2]], 0, hw[1])
+                    y1, y2 = np.clip(b[k, [1, 3]], 0, hw[0])
+                    parts = box_to_polygons([x1, y1, x2, y2]) if x2 > x1 and y2 > y1 else []
+                if parts:
+                    objects.append(parts)
+            *seq, record = self.budget.encode_object_polygons(objects, hw)
+            self._count(record, stage, key)
+            seqs.append(seq)
+        tokens, coords = pad_sequences(seqs)
+        return tokens.to(device), coords.to(device), torch.ones(len(seqs), device=device)
+
+    def encode_object_crops(self, crop_masks: Sequence[Tensor], boxes: Sequence[Tensor],
+                            box_only: np.ndarray, crop_boxes: Tensor, size: int,
+                            keys: Sequence[str]) -> Tuple[Tensor, Tensor, Tensor]:
+        """Generalized targets of the fine stage: each sample's objects cropped at its crop
+        box, re-encoded in crop coordinates of a ``size`` x ``size`` input; objects outside
+        the crop are left out, and a crop with no object left gets weight 0 (as
+        :meth:`encode_crops`; the fine stage is not taught to say "no target").
+
+        Args:
+            crop_masks: per sample (N_i, size, size) float object masks already cropped.
+            boxes: per sample (N_i, 4) object boxes in pixels of the crop boxes' frame.
+            crop_boxes: (B, 4) crop boxes in pixels.
+        """
+        masks_c, boxes_c, has_obj = [], [], []
+        for m, b, cb, bo in zip(crop_masks, boxes, crop_boxes, box_only):
+            m = (m.reshape(-1, size, size) >= 0.5).cpu()
+            wh = (cb[2:] - cb[:2]).clamp(min=1e-6)
+            bc = (torch.cat([(b[:, :2] - cb[:2]) / wh, (b[:, 2:] - cb[:2]) / wh], 1)
+                  .clamp(0, 1) * size).reshape(-1, 4)
+            inside = (bc[:, 2] > bc[:, 0]) & (bc[:, 3] > bc[:, 1])
+            if not bo:
+                inside = inside & m.flatten(1).any(1).to(inside.device)
+            inside = inside.cpu()
+            masks_c.append(m[inside].numpy())
+            boxes_c.append(bc.cpu()[inside].numpy())
+            has_obj.append(bool(inside.any()))
+        tokens, coords, weights = self.encode_objects(masks_c, boxes_c, box_only, (size, size),
+                                                      keys, crop_boxes.device, stage='fine')
+        return tokens, coords, weights * torch.tensor(has_obj, device=weights.device).to(weights)
+
     # ------------------------------------------------------------------ decoding
     def rect(self, tokens: Tensor, coords: Tensor) -> Tensor:
         """Box (B, 4) normalised xyxy of sequences: Rect of the outer-ring vertices
@@ -235,7 +302,19 @@ class ContourSequenceCoder:
                    scale.repeat(2).cpu()).numpy()
         return parts, np.asarray(box, np.float32), mask
 
+    def decode_objects(self, tokens: Tensor, coords: Tensor, out_hw: Tuple[int, int],
+                       scale: Optional[Tensor] = None
+                       ) -> List[Tuple[List[Dict], np.ndarray, np.ndarray]]:
+        """One decoded generalized sequence -> per object (parts, box = Rect, mask = Fill) at
+        ``out_hw`` (arguments as :meth:`decode`); ``[]`` when the sequence says "no target"."""
+        if scale is None:
+            scale = torch.ones(2, device=coords.device)
+        coords = (coords * scale).cpu()
+        return [(parts, np.asarray(polygons_to_box(parts), np.float32),
+                 polygons_to_mask(parts, out_hw))
+                for parts in sequence_to_objects(tokens.cpu(), coords, out_hw)]
+
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_vertices={self.num_vertices}, '
                 f'with_holes={self.with_holes}, seq_format={self.seq_format!r}, '
-                f'budget={self.budget!r})')
+                f'generalized={self.generalized}, budget={self.budget!r})')
