@@ -491,28 +491,34 @@ class RECS4R(BaseDetector):
         return obj_masks, obj_boxes, masks, boxes, np.array(box_only), present
 
     @torch.no_grad()
-    def _decoded_boxes(self, memory: Tensor, pad: Tensor, vis: Tensor,
-                       prior: Optional[Tensor]) -> Tensor:
+    def _decoded_boxes(self, memory: Tensor, pad: Tensor, vis: Tensor, prior: Optional[Tensor],
+                       which: Tensor) -> Tensor:
         """The coarse stage's free-running greedy boxes (B, 4), normalised, as at inference
-        (dropout off); the whole image where it decodes nothing."""
+        (dropout off), decoded for the samples ``which`` (B,) bool only; the whole image for
+        the others and where it decodes nothing."""
+        boxes = memory.new_tensor([0., 0., 1., 1.]).repeat(memory.shape[0], 1)
+        if not bool(which.any()):
+            return boxes
         was_training = self.head.training
         self.head.eval()
         try:
-            out = self.head.predict(memory.detach(), pad, memory_hw=vis.shape[-2:],
-                                    pointer_prior=None if prior is None else prior.detach())
+            out = self.head.predict(memory[which].detach(), pad[which], memory_hw=vis.shape[-2:],
+                                    pointer_prior=None if prior is None else prior[which].detach())
         finally:
             self.head.train(was_training)
-        return self.coder.rect(out['tokens'], out['coords'])
+        boxes[which] = self.coder.rect(out['tokens'], out['coords'])
+        return boxes
 
     def _train_crop_boxes(self, coarse_boxes: Tensor, gt_boxes: Tensor,
-                          decoded: Optional[Tensor] = None, present: Optional[Tensor] = None,
+                          decoded: Optional[Tensor] = None, use_decoded: Optional[Tensor] = None,
+                          present: Optional[Tensor] = None,
                           img_hw: Optional[Tensor] = None) -> Tensor:
         """Source boxes (B, 4) px of the fine-stage crops during training (documented choice:
         a jittered GT box by default, so early, poor coarse predictions do not starve the fine
-        stage; 'coarse'/'mixed' train on the coarse stage's own boxes). With ``decoded`` (B, 4)
-        px, the free-running coarse boxes, a crop comes from them with probability
-        ``refine.decoded_prob``; a sample without a target (``present`` False) crops its
-        decoded box, or a random box of the image (``img_hw`` (B, 2)) without one."""
+        stage; 'coarse'/'mixed' train on the coarse stage's own boxes). Samples ``use_decoded``
+        (B,) bool crop ``decoded`` (B, 4) px, the free-running coarse boxes; a sample without
+        a target (``present`` False) crops its decoded box, or a random box of the image
+        (``img_hw`` (B, 2)) when none was decoded."""
         src = self._gt_or_coarse_boxes(coarse_boxes, gt_boxes)
         if present is not None and not bool(present.all()):
             hw = img_hw.flip(-1).to(src)  # (w, h)
@@ -521,8 +527,7 @@ class RECS4R(BaseDetector):
             fill = decoded if decoded is not None else torch.cat([lo, lo + size], 1)
             src = torch.where(present[:, None], src, fill)
         if decoded is not None:
-            use = torch.rand(src.shape[0], device=src.device) < self.refine_cfg['decoded_prob']
-            src = torch.where(use[:, None], decoded, src)
+            src = torch.where(use_decoded[:, None], decoded, src)
         return src
 
     def _gt_or_coarse_boxes(self, coarse_boxes: Tensor, gt_boxes: Tensor) -> Tensor:
@@ -599,10 +604,12 @@ class RECS4R(BaseDetector):
         # ---- fine pass on crops of the input (or original) image
         if self.refine_cfg['detach_coarse']:
             coarse_boxes = coarse_boxes.detach()
-        decoded = None
-        if self.refine_cfg['decoded_prob'] > 0:
-            decoded = self._decoded_boxes(memory, pad, vis, prior) * norm
-        src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes, decoded,
+        decoded = use_decoded = None
+        if self.refine_cfg['decoded_prob'] > 0:  # crops where the model itself would look
+            use_decoded = torch.rand(b, device=device) < self.refine_cfg['decoded_prob']
+            decoded = self._decoded_boxes(memory, pad, vis, prior,
+                                          use_decoded | ~present_t) * norm
+        src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes, decoded, use_decoded,
                                      None if present.all() else present_t, img_hw)
         self._train_steps += 1
         fine = self.fine_features(batch_inputs, texts, vis, src, img_hw,
