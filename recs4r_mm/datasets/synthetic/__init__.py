@@ -1,4 +1,5 @@
-"""Synthetic remote-sensing referring dataset in the RefDIOR layout.
+"""Synthetic remote-sensing referring datasets: RefDIOR layout, and a generalized set
+(no-target and multi-target expressions) in gRefCOCO's layout.
 
 Standalone: imports only numpy, OpenCV and the standard library (nothing else
 of recs4r_mm), so it can run before the rest of the stack is installed.
@@ -9,7 +10,10 @@ targets; docs/synthetic_data.md.
 from .colors import COLOR_NAMES, OBJECT_COLORS
 from .expressions import SceneDescriber, basic_tokens, describe_scene
 from .families import SHAPE_FAMILIES, classify_mask, measure_mask, tiny_area
+from .grefs_writer import GREFS_GENERATOR, ensure_synthetic_grefs, generate_synthetic_grefs
+from .group_expressions import GroupDescriber, SetDesc
 from .preview import render_preview
+from .rle import encode_rle
 from .scene import Scene, SceneObject, make_scene
 from .shapes import CATEGORIES, FAMILY_CATEGORIES, draw_shape
 from .vocab import SPECIAL_TOKENS, vocab_tokens, write_vocab
@@ -22,5 +26,6 @@ __all__ = [
     'SceneDescriber', 'basic_tokens', 'draw_shape', 'CATEGORIES', 'FAMILY_CATEGORIES',
     'SHAPE_FAMILIES', 'classify_mask', 'measure_mask', 'tiny_area', 'COLOR_NAMES',
     'OBJECT_COLORS', 'SPECIAL_TOKENS', 'vocab_tokens', 'write_vocab',
-    'GENERATOR_VERSION', 'SPLITS'
+    'GENERATOR_VERSION', 'SPLITS', 'generate_synthetic_grefs', 'ensure_synthetic_grefs',
+    'GREFS_GENERATOR', 'GroupDescriber', 'SetDesc', 'encode_rle'
 ]

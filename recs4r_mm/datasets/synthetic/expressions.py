@@ -48,7 +48,9 @@ class Desc:
         return len(self.adjs) + (0 if self.loc is None else 1)
 
 
-def _pos_ok(label: str, fx: float, fy: float, strict: bool) -> bool:
+def position_ok(label: str, fx: float, fy: float, strict: bool) -> bool:
+    """Whether a centre at (``fx``, ``fy``) (fractions of the image) is in region ``label``
+    (``'left'``, ``'top_right'``, ``'center'``, ...), with the strict or loose thresholds."""
     a = 0.38 if strict else 0.5
     c = 0.14 if strict else 0.3
     tests = {
@@ -151,7 +153,7 @@ class SceneDescriber:
         if d.loc is None:
             return True
         if d.loc[0] == 'pos':
-            return _pos_ok(d.loc[1], self.fx[i], self.fy[i], strict)
+            return position_ok(d.loc[1], self.fx[i], self.fy[i], strict)
         if d.loc[0] == 'extreme':
             return self._extreme_ok(d.loc[1], i, strict)
         return self._rel_ok(d.loc[1], i, d.loc[2], t, strict)
@@ -174,7 +176,7 @@ class SceneDescriber:
     def _nonrel(self, t: int) -> List[Desc]:
         cands = [Desc(a) for a in self._adj_sets(t, 3)]
         for label in POSITIONS:
-            if _pos_ok(label, self.fx[t], self.fy[t], True):
+            if position_ok(label, self.fx[t], self.fy[t], True):
                 cands += [Desc(a, ('pos', label)) for a in self._adj_sets(t, 2)]
         for label in EXTREMES:
             cands.append(Desc((), ('extreme', label)))

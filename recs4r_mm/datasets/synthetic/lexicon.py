@@ -89,3 +89,63 @@ def all_phrases() -> List[str]:
             out += [t.replace('{np}', '').replace('{a}', '') for t in tpls]
     out += [f.replace('{np}', '').replace('{loc}', '') for f in FRAMES + (PLAIN_FRAME,)]
     return out
+
+
+# --- generalized set (group_expressions.py); not part of ``all_phrases()`` ---------------
+
+#: category -> (singular, plural) noun-phrase templates naming a group; ``{adj}`` as above
+GROUP_NOUNS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
+    'vehicle': (('{adj}vehicle', '{adj}car'), ('{adj}vehicles', '{adj}cars')),
+    'ship': (('{adj}ship', '{adj}boat'), ('{adj}ships', '{adj}boats')),
+    'bridge': (('{adj}bridge', '{adj}overpass'), ('{adj}bridges', '{adj}overpasses')),
+    'building': (('{adj}building', '{adj}house'), ('{adj}buildings', '{adj}houses')),
+    'airplane': (('{adj}airplane', '{adj}plane', '{adj}aircraft'),
+                 ('{adj}airplanes', '{adj}planes', '{adj}aircraft')),
+    'storage_tank': (('{adj}storage tank', '{adj}oil tank', '{adj}tank'),
+                     ('{adj}storage tanks', '{adj}oil tanks', '{adj}tanks')),
+    'track_field': (('{adj}ground track field', '{adj}running track', '{adj}stadium'),
+                    ('{adj}ground track fields', '{adj}running tracks', '{adj}stadiums')),
+    'tank_pair': (('pair of {adj}storage tanks', '{adj}tank pair'),
+                  ('pairs of {adj}storage tanks', '{adj}tank pairs')),
+    'convoy': (('convoy of {adj}vehicles', '{adj}vehicle convoy'),
+               ('convoys of {adj}vehicles', '{adj}vehicle convoys')),
+    'tennis_court': (('{adj}tennis court', '{adj}court'), ('{adj}tennis courts', '{adj}courts')),
+    'baseball_field': (('{adj}baseball field', '{adj}baseball diamond'),
+                       ('{adj}baseball fields', '{adj}baseball diamonds')),
+}
+
+#: group frames by kind; ``{pl}``/``{sg}`` plural/singular noun phrase, ``{n}`` the count word.
+#: 'count' needs a count word (2..5 members), 'all_count' 3..5 members, 'both' exactly 2
+GROUP_FRAMES: Dict[str, Tuple[str, ...]] = {
+    'all': ('all the {pl}', 'all {pl}'),
+    'every': ('every {sg}',),
+    'count': ('the {n} {pl}',),
+    'all_count': ('all {n} {pl}', 'all the {n} {pl}'),
+    'both': ('both {pl}', 'both the {pl}', 'both of the {pl}'),
+}
+
+#: a group phrase ``{g}`` followed by a position phrase ``{loc}`` (plural, and for 'every')
+GROUP_LOC_FRAMES = ('{g} {loc}', '{g} {loc}', '{g} located {loc}', '{g} that are {loc}')
+GROUP_LOC_FRAMES_SINGULAR = ('{g} {loc}', '{g} {loc}', '{g} located {loc}', '{g} that is {loc}')
+
+#: categories whose objects are made of things another category's noun names ("all the
+#: vehicles" would include a convoy's): groups and no-target phrases of the key category
+#: must not fit any object of these either
+CONTAINED_IN: Dict[str, Tuple[str, ...]] = {
+    'vehicle': ('convoy',),
+    'storage_tank': ('tank_pair',),
+}
+
+
+def group_phrases() -> List[str]:
+    """Fixed strings of the generalized set's group expressions (no-target expressions use
+    the classic ones)."""
+    out: List[str] = []
+    for forms in GROUP_NOUNS.values():
+        for tpls in forms:
+            out += [t.replace('{adj}', '') for t in tpls]
+    for tpls in GROUP_FRAMES.values():
+        out += [t.replace('{pl}', '').replace('{sg}', '').replace('{n}', '') for t in tpls]
+    for f in GROUP_LOC_FRAMES + GROUP_LOC_FRAMES_SINGULAR:
+        out.append(f.replace('{g}', '').replace('{loc}', ''))
+    return out

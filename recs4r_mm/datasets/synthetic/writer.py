@@ -26,7 +26,7 @@ import os.path as osp
 import shutil
 import uuid
 from collections import Counter
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -41,8 +41,9 @@ SPLITS = ('train', 'val', 'test')
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 
 
-def _normalise_params(num_images, image_size, objects_per_image, seed, splits,
-                      image_suffix, sentences_per_object) -> Dict:
+def check_common_params(num_images, image_size, objects_per_image, seed, splits,
+                        sentences_per_object) -> Dict:
+    """Validate the parameters every synthetic generator shares; returns them normalised."""
     if int(num_images) < 1:
         raise ValueError(f'num_images must be >= 1, got {num_images}')
     if int(image_size) < 64:
@@ -60,13 +61,20 @@ def _normalise_params(num_images, image_size, objects_per_image, seed, splits,
         raise ValueError(f'splits must be 3 non-negative (train, val, test) ratios, '
                          f'got {splits}')
     ratios = [round(r / sum(ratios), 6) for r in ratios]
+    return dict(num_images=int(num_images), image_size=int(image_size),
+                objects_per_image=[lo, hi], seed=int(seed), splits=ratios,
+                sentences_per_object=[s_lo, s_hi])
+
+
+def _normalise_params(num_images, image_size, objects_per_image, seed, splits,
+                      image_suffix, sentences_per_object) -> Dict:
+    params = check_common_params(num_images, image_size, objects_per_image, seed, splits,
+                                 sentences_per_object)
     suffix = image_suffix if image_suffix.startswith('.') else '.' + image_suffix
     if suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f'image_suffix must be one of {IMAGE_SUFFIXES}, got {image_suffix!r}')
-    return dict(num_images=int(num_images), image_size=int(image_size),
-                objects_per_image=[lo, hi], seed=int(seed), splits=ratios,
-                image_suffix=suffix.lower(), sentences_per_object=[s_lo, s_hi],
-                generator_version=GENERATOR_VERSION)
+    params.update(image_suffix=suffix.lower(), generator_version=GENERATOR_VERSION)
+    return params
 
 
 def split_counts(n: int, ratios: Sequence[float]) -> Tuple[int, int, int]:
@@ -84,7 +92,26 @@ def split_counts(n: int, ratios: Sequence[float]) -> Tuple[int, int, int]:
     return tuple(counts)
 
 
-def _encode(img: np.ndarray, suffix: str) -> bytes:
+def scene_splits(n: int, ratios: Sequence[float], seed: int) -> List[str]:
+    """The split of each of ``n`` scenes (``split_counts`` scenes per split, the scenes
+    permuted with the stream ``[seed, 1]``)."""
+    counts = split_counts(n, ratios)
+    order = np.random.default_rng([seed, 1]).permutation(n)
+    out = [''] * n
+    for k, name in enumerate(SPLITS):
+        start = sum(counts[:k])
+        for i in order[start:start + counts[k]]:
+            out[int(i)] = name
+    return out
+
+
+def id_width(params: Dict) -> int:
+    """Digits of object and scene ids (5, or more when ``num_images x max objects`` needs)."""
+    return max(5, len(str(params['num_images'] * params['objects_per_image'][1] - 1)))
+
+
+def encode_image(img: np.ndarray, suffix: str) -> bytes:
+    """Encode deterministically: PNG (compression 3) or JPEG (quality 95)."""
     if suffix == '.png':
         params = [cv2.IMWRITE_PNG_COMPRESSION, 3]
     else:
@@ -95,12 +122,13 @@ def _encode(img: np.ndarray, suffix: str) -> bytes:
     return buf.tobytes()
 
 
-def _write_bytes(path: str, data: bytes) -> None:
+def write_bytes(path: str, data: bytes) -> None:
     with open(path, 'wb') as f:
         f.write(data)
 
 
-def _dump_json(path: str, obj) -> None:
+def dump_json(path: str, obj) -> None:
+    """Deterministic JSON (sorted keys, indent 1, trailing newline)."""
     with open(path, 'w', encoding='utf-8', newline='\n') as f:
         json.dump(obj, f, indent=1, sort_keys=True)
         f.write('\n')
@@ -111,14 +139,8 @@ def _write_dataset(root: str, params: Dict, link_images: bool) -> Dict:
     for sub in ('images', 'masks', 'phrase_txts'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
     n, size, seed = params['num_images'], params['image_size'], params['seed']
-    counts = split_counts(n, params['splits'])
-    order = np.random.default_rng([seed, 1]).permutation(n)
-    scene_split = {}
-    for k, name in enumerate(SPLITS):
-        start = sum(counts[:k])
-        for i in order[start:start + counts[k]]:
-            scene_split[int(i)] = name
-    id_width = max(5, len(str(n * params['objects_per_image'][1] - 1)))
+    scene_split = scene_splits(n, params['splits'], seed)
+    width = id_width(params)
     phrases = {s: {} for s in SPLITS}
     scenes, families, categories = [], {s: Counter() for s in SPLITS}, Counter()
     next_id = 0
@@ -127,34 +149,34 @@ def _write_dataset(root: str, params: Dict, link_images: bool) -> Dict:
                            tuple(params['objects_per_image']),
                            tuple(params['sentences_per_object']))
         split = scene_split[i]
-        img_bytes = _encode(cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR),
-                            params['image_suffix'])
+        img_bytes = encode_image(cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR),
+                                 params['image_suffix'])
         ids, first_img = [], None
         for o in scene.objects:
-            oid = f'{next_id:0{id_width}d}'
+            oid = f'{next_id:0{width}d}'
             next_id += 1
             img_path = osp.join(root, 'images', oid + params['image_suffix'])
             if link_images and first_img is not None:
                 try:
                     os.link(first_img, img_path)
                 except OSError:
-                    _write_bytes(img_path, img_bytes)
+                    write_bytes(img_path, img_bytes)
             else:
-                _write_bytes(img_path, img_bytes)
+                write_bytes(img_path, img_bytes)
                 first_img = img_path
             mask = o.full_mask(size).astype(np.uint8) * 255
-            _write_bytes(osp.join(root, 'masks', oid + '.png'), _encode(mask, '.png'))
+            write_bytes(osp.join(root, 'masks', oid + '.png'), encode_image(mask, '.png'))
             phrases[split][oid] = dict(bbox=[int(v) for v in o.bbox],
                                        sentences=list(o.sentences), category=o.category,
                                        color=o.color,
-                                       shape_family=o.family, scene_id=f's{i:0{id_width}d}')
+                                       shape_family=o.family, scene_id=f's{i:0{width}d}')
             families[split][o.family] += 1
             categories[o.category] += 1
             ids.append(oid)
-        scenes.append(dict(scene_id=f's{i:0{id_width}d}', split=split, objects=ids))
+        scenes.append(dict(scene_id=f's{i:0{width}d}', split=split, objects=ids))
     for s in SPLITS:
-        _dump_json(osp.join(root, 'phrase_txts', s + '.json'), phrases[s])
-    _dump_json(osp.join(root, 'scenes.json'), scenes)
+        dump_json(osp.join(root, 'phrase_txts', s + '.json'), phrases[s])
+    dump_json(osp.join(root, 'scenes.json'), scenes)
     vocab_size = write_vocab(osp.join(root, 'vocab.txt'))
     meta = dict(
         generator=GENERATOR, params=params,
@@ -165,21 +187,22 @@ def _write_dataset(root: str, params: Dict, link_images: bool) -> Dict:
                        for s in SPLITS},
         shape_families={s: {f: families[s][f] for f in SHAPE_FAMILIES} for s in SPLITS},
         categories=dict(sorted(categories.items())))
-    _dump_json(osp.join(root, 'meta.json'), meta)
+    dump_json(osp.join(root, 'meta.json'), meta)
     return meta
 
 
-def read_meta(out_dir: str) -> Optional[Dict]:
-    """``out_dir/meta.json`` of a synthetic dataset, or None if absent/invalid."""
+def read_meta(out_dir: str, generator: str = GENERATOR) -> Optional[Dict]:
+    """``out_dir/meta.json`` of a synthetic dataset written by ``generator``, or None if
+    absent/invalid."""
     try:
         with open(osp.join(out_dir, 'meta.json'), encoding='utf-8') as f:
             meta = json.load(f)
     except (OSError, ValueError):
         return None
-    return meta if isinstance(meta, dict) and meta.get('generator') == GENERATOR else None
+    return meta if isinstance(meta, dict) and meta.get('generator') == generator else None
 
 
-def _check_target(out_dir: str, overwrite: bool) -> None:
+def _check_target(out_dir: str, overwrite: bool, generator: str) -> None:
     """Refuse to replace a non-empty ``out_dir`` unless ``overwrite`` and it is
     a synthetic dataset (never delete a user's other data)."""
     if not osp.exists(out_dir):
@@ -191,14 +214,14 @@ def _check_target(out_dir: str, overwrite: bool) -> None:
     if not overwrite:
         raise FileExistsError(f'{out_dir} exists and is not empty; pass overwrite=True '
                               f'(--overwrite) to replace it')
-    if read_meta(out_dir) is None:
+    if read_meta(out_dir, generator) is None:
         raise FileExistsError(f'{out_dir} is not a synthetic dataset (no valid '
                               f'meta.json); refusing to delete it')
 
 
-def _replace_dir(tmp: str, out_dir: str, overwrite: bool) -> None:
+def _replace_dir(tmp: str, out_dir: str, overwrite: bool, generator: str) -> None:
     """Move ``tmp`` to ``out_dir`` (atomic when ``out_dir`` is absent)."""
-    _check_target(out_dir, overwrite)
+    _check_target(out_dir, overwrite, generator)
     if osp.exists(out_dir):
         old = f'{tmp}.old'
         os.rename(out_dir, old)
@@ -212,6 +235,30 @@ def _summary(out_dir: str, meta: Dict, generated: bool) -> Dict:
     out = dict(meta)
     out.update(out_dir=osp.abspath(out_dir), generated=generated)
     return out
+
+
+def write_atomically(out_dir: str, overwrite: bool, write: Callable[[str], Dict],
+                     generator: str = GENERATOR) -> Dict:
+    """Run ``write(tmp_dir) -> meta`` in a temporary sibling of ``out_dir``, then rename it
+    into place.
+
+    A non-empty ``out_dir`` raises ``FileExistsError`` unless ``overwrite`` and its
+    ``meta.json`` was written by ``generator`` (other data is never deleted). Returns the
+    summary: ``meta`` plus ``out_dir`` and ``generated=True``.
+    """
+    out_dir = osp.abspath(out_dir)
+    _check_target(out_dir, overwrite, generator)
+    parent = osp.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = osp.join(parent, f'.{osp.basename(out_dir)}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
+    os.makedirs(tmp)
+    try:
+        meta = write(tmp)
+        _replace_dir(tmp, out_dir, overwrite, generator)
+    finally:
+        if osp.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _summary(out_dir, meta, True)
 
 
 def generate_synthetic_refrs(out_dir: str, num_images: int = 200, image_size: int = 128,
@@ -241,23 +288,12 @@ def generate_synthetic_refrs(out_dir: str, num_images: int = 200, image_size: in
     """
     params = _normalise_params(num_images, image_size, objects_per_image, seed, splits,
                                image_suffix, sentences_per_object)
-    out_dir = osp.abspath(out_dir)
-    _check_target(out_dir, overwrite)
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = osp.join(parent, f'.{osp.basename(out_dir)}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
-    os.makedirs(tmp)
-    try:
-        meta = _write_dataset(tmp, params, link_images)
-        _replace_dir(tmp, out_dir, overwrite)
-    finally:
-        if osp.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-    return _summary(out_dir, meta, True)
+    return write_atomically(out_dir, overwrite,
+                            lambda tmp: _write_dataset(tmp, params, link_images))
 
 
 @contextlib.contextmanager
-def _lock(path: str):
+def file_lock(path: str):
     """Exclusive inter-process lock on ``path`` (no-op where fcntl is missing)."""
     try:
         import fcntl
@@ -270,6 +306,28 @@ def _lock(path: str):
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def ensure_dataset(out_dir: str, params: Dict, generate: Callable[[], Dict],
+                   generator: str = GENERATOR) -> Dict:
+    """Return the summary of ``out_dir`` if its ``meta.json`` (by ``generator``) records
+    ``params``; otherwise call ``generate()`` (which must replace ``out_dir``) under the
+    inter-process lock ``<out_dir>.lock``, unless another process did it meanwhile."""
+    out_dir = osp.abspath(out_dir)
+
+    def current():
+        meta = read_meta(out_dir, generator)
+        return meta if meta is not None and meta.get('params') == params else None
+
+    meta = current()
+    if meta is not None:
+        return _summary(out_dir, meta, False)
+    os.makedirs(osp.dirname(out_dir), exist_ok=True)
+    with file_lock(out_dir + '.lock'):
+        meta = current()  # another process may have finished meanwhile
+        if meta is not None:
+            return _summary(out_dir, meta, False)
+        return generate()
 
 
 def ensure_synthetic_refrs(out_dir: str, **kwargs) -> Dict:
@@ -292,19 +350,6 @@ def ensure_synthetic_refrs(out_dir: str, **kwargs) -> Dict:
         raise TypeError(f'ensure_synthetic_refrs: unknown arguments {sorted(unknown)}')
     defaults.update(kwargs)
     params = _normalise_params(**defaults)
-    out_dir = osp.abspath(out_dir)
-
-    def current():
-        meta = read_meta(out_dir)
-        return meta if meta is not None and meta.get('params') == params else None
-
-    meta = current()
-    if meta is not None:
-        return _summary(out_dir, meta, False)
-    os.makedirs(osp.dirname(out_dir), exist_ok=True)
-    with _lock(out_dir + '.lock'):
-        meta = current()  # another process may have finished meanwhile
-        if meta is not None:
-            return _summary(out_dir, meta, False)
-        return generate_synthetic_refrs(out_dir, overwrite=True, link_images=link_images,
-                                        **defaults)
+    return ensure_dataset(
+        out_dir, params, lambda: generate_synthetic_refrs(
+            out_dir, overwrite=True, link_images=link_images, **defaults))
