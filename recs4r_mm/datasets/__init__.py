@@ -12,13 +12,14 @@ from .phrase_json import PhraseJsonDataset, RefDIORDataset
 from .refer import ReferDataset, RRSISDDataset
 from .refsegrs import RefSegRSDataset
 from .rrsisd_txt import RRSISDTxtDataset
+from .synthetic_grefs import SyntheticGRefRSDataset
 from .synthetic_refrs import SyntheticRefRSDataset
 from .transforms import CleanText, ContourTarget, LoadRECSAnnotations
 
 __all__ = [
     'BaseReferringDataset', 'IdFolderDataset', 'ReferDataset', 'RRSISDDataset', 'GRefCOCODataset',
     'RRSISDTxtDataset', 'PhraseJsonDataset', 'RefDIORDataset', 'RefSegRSDataset',
-    'DIORRSVGDataset', 'SyntheticRefRSDataset',
+    'DIORRSVGDataset', 'SyntheticRefRSDataset', 'SyntheticGRefRSDataset',
     'LoadRECSAnnotations', 'CleanText', 'ContourTarget', 'decode_mask',
     'mask_annotation_area', 'read_mask_file', 'unwrap_segmentation'
 ]
