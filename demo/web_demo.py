@@ -57,14 +57,26 @@ def _log(msg: str) -> None:
 
 
 def _summary(pred: dict) -> str:
-    """One line per answer, as demo/image_demo.py prints it."""
+    """One line per answer, as demo/image_demo.py prints it; a generalized model's answer may
+    be "no target found" or "N objects" (each object's box and vertices after it)."""
     text = f'"{pred["text"]}": '
+    if pred.get('no_target'):
+        return text + 'no target found'
+    objects = pred.get('objects') or [pred]
+    if len(objects) > 1:
+        return text + f'{len(objects)} objects, score {pred["score"]:.3f}: ' + '; '.join(
+            f'{k + 1}: ' + _object_summary(obj, score=False) for k, obj in enumerate(objects))
     if not pred['polygons']:
         return text + f'no contour decoded, score {pred["score"]:.3f}'
-    x1, y1, x2, y2 = pred['bbox']
-    return (text + f'box [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}], score {pred["score"]:.3f}, '
-            f'{sum(len(p["outer"]) for p in pred["polygons"])} vertices in '
-            f'{len(pred["polygons"])} part(s)')
+    return text + _object_summary(pred)
+
+
+def _object_summary(obj: dict, score: bool = True) -> str:
+    x1, y1, x2, y2 = obj['bbox']
+    return (f'box [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}], ' +
+            (f'score {obj["score"]:.3f}, ' if score else '') +
+            f'{sum(len(p["outer"]) for p in obj["polygons"])} vertices in '
+            f'{len(obj["polygons"])} part(s)')
 
 
 class WebDemo:
@@ -240,6 +252,7 @@ class WebDemo:
         files, results = [], []
         for i, p in enumerate(preds):  # the keys of demo/image_demo.py's JSON, file px
             res = dict(text=p['text'], bbox=p['bbox'], score=p['score'],
+                       no_target=p.get('no_target', False),
                        polygons=[dict(outer=[[round(float(v), 2) for v in xy] for xy in q['outer']],
                                       holes=[[[round(float(v), 2) for v in xy] for xy in h]
                                              for h in q['holes']]) for q in p['polygons']],

@@ -2,13 +2,16 @@
 
     python tools/infer_scene.py SCENE.tif "the large storage tank left of the road" \
         CONFIG CHECKPOINT --out result.geojson [--wgs84] [--bands 4,3,2] \
-        [--stretch auto|none|percentile|minmax] [--window COL ROW W H] [--vis overview.png]
+        [--stretch auto|none|percentile|minmax] [--window COL ROW W H] [--vis overview.png] \
+        [--score-thr 0.5]
 
 EXPRESSION_OR_FILE is one expression, or a text file with one expression per line (blank lines
 skipped), decoded in batches. The coarse pass sees an overview of the scene, the fine passes read
 native-resolution windows of the file (a pyramid of windows when the overview is much coarser);
 the full scene is never read at native resolution. Output: one GeoJSON Feature per expression,
-in the raster's CRS (or WGS84 with --wgs84; pixel coordinates for a file without a CRS).
+in the raster's CRS (or WGS84 with --wgs84; pixel coordinates for a file without a CRS);
+--score-thr drops those whose score is under it, and a generalized model's "no target" answer
+gives none (an empty FeatureCollection when nothing is left).
 Bad input prints one line starting with ``error:`` and exits with 1; nothing is left at --out.
 Details: docs/scene_inference.md.
 """
@@ -37,6 +40,8 @@ def parse_args(argv=None):
                         help='search only this region of the scene (pixels)')
     parser.add_argument('--batch-size', type=int, default=8, help='expressions per batch')
     parser.add_argument('--max-passes', type=int, default=8, help='most fine passes')
+    parser.add_argument('--score-thr', type=float, default=None,
+                        help='drop the features whose score is under this (default: keep all)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:0 ...')
     parser.add_argument('--vis', help='also draw the result over an overview into this PNG, '
                         'with a panel per fine window of the first expression')
@@ -95,22 +100,27 @@ def run(args) -> int:
             geojson.feature_collection([], scene, wgs84=True)  # raises the no-CRS error
         infer = SceneInferencer(args.config, args.checkpoint, device=args.device,
                                 max_passes=args.max_passes, show_progress=len(texts) > 1)
-        preds = infer(scene, texts, batch_size=args.batch_size)
+        preds = infer(scene, texts, batch_size=args.batch_size, score_thr=args.score_thr)
         meta = dict(scene=osp.abspath(args.scene), config=osp.abspath(args.config),
                     checkpoint=osp.abspath(args.checkpoint), bands=list(scene.bands),
                     stretch=scene.describe(), window=args.window,
                     overview_hw=list(infer.input_hw(scene.width, scene.height)),
-                    fine_input_size=infer.fine_size)
+                    fine_input_size=infer.fine_size, score_thr=args.score_thr)
         collection = geojson.feature_collection(preds, scene, args.wgs84, meta)
         if args.vis:
             draw(scene, preds, args.vis, args.vis_size)
     geojson.write_json_atomic(collection, args.out)
-    for feat in collection['features']:
-        p = feat['properties']
+    features = iter(collection['features'])
+    for pred in preds:
+        if pred['no_target']:
+            print(f'"{pred["text"]}": no target found (score {pred["score"]:.3f})')
+            continue
+        p = next(features)['properties']
         area = f'{p["area"]:.6g} {p["area_units"]}'
         print(f'"{p["expression"]}": score {p["score"]:.3f}, {p["passes"]} fine pass(es), '
               f'pixel box {p["pixel_box"]}, area {area}')
-    print(f'wrote {len(preds)} feature(s) to {args.out} in {time.time() - t0:.1f} s')
+    print(f'wrote {len(collection["features"])} feature(s) to {args.out} in '
+          f'{time.time() - t0:.1f} s')
     return 0
 
 

@@ -117,9 +117,11 @@ def scene_feature(pred: Dict, scene: SceneRaster, wgs84: bool = False) -> Dict:
 
 def feature_collection(preds: Sequence[Dict], scene: SceneRaster, wgs84: bool = False,
                        meta: Optional[Dict] = None) -> Dict:
-    """Predictions -> a FeatureCollection. Without ``wgs84`` the raster CRS is named in a
-    ``crs`` member as GDAL writes it (``urn:ogc:def:crs:EPSG::<code>``); with it, coordinates
-    are longitude/latitude (RFC 7946, no ``crs``). ``meta`` goes in a ``recs4r`` member."""
+    """Predictions -> a FeatureCollection, one Feature per prediction but those saying "no
+    target" (``no_target``, a generalized model's answer; none at all gives an empty
+    ``features`` list). Without ``wgs84`` the raster CRS is named in a ``crs`` member as GDAL
+    writes it (``urn:ogc:def:crs:EPSG::<code>``); with it, coordinates are longitude/latitude
+    (RFC 7946, no ``crs``). ``meta`` goes in a ``recs4r`` member."""
     if wgs84 and scene.crs is None:
         raise SceneError(f'{scene.path} has no CRS: it cannot be reprojected to WGS84 '
                          '(drop --wgs84)')
@@ -128,7 +130,7 @@ def feature_collection(preds: Sequence[Dict], scene: SceneRaster, wgs84: bool = 
         code = scene.crs.to_epsg()
         name = f'urn:ogc:def:crs:EPSG::{code}' if code else scene.crs.to_wkt()
         out['crs'] = dict(type='name', properties=dict(name=name))
-    out['features'] = [scene_feature(p, scene, wgs84) for p in preds]
+    out['features'] = [scene_feature(p, scene, wgs84) for p in preds if not p.get('no_target')]
     out['recs4r'] = dict(meta or {}, coordinates='wgs84' if wgs84 else (
         'crs' if scene.crs is not None else 'pixel'))
     return out

@@ -36,7 +36,8 @@ def _is_transform(step, names):
 
 def add_oriented_boxes(pred) -> torch.Tensor:
     """Attach ``pred.oriented_bboxes`` (N, 5) = (cx, cy, w, h, angle in degrees), the minimum-area
-    rectangle of each instance's polygons (zeros without polygons), and return it."""
+    rectangle of each instance's polygons (zeros without polygons; (0, 5) for no instance),
+    and return it."""
     if 'oriented_bboxes' not in pred:
         boxes = torch.zeros(len(pred.polygons), 5)
         for i, parts in enumerate(pred.polygons):
@@ -128,9 +129,10 @@ class RECSInferencer(BaseInferencer):
                  return_datasamples: bool = False) -> dict:
         """Run on one image + expression, or on lists of them (images as paths or RGB arrays).
 
-        Returns ``dict(predictions=[dict(polygons, bbox, score, oriented_box, mask), ...],
-        visualization=[RGB arrays])``; with ``out_dir``, also writes ``vis/<name>.png`` and
-        ``preds/<name>.json`` there.
+        Returns ``dict(predictions=[dict(text, bbox, score, polygons, oriented_box, objects,
+        no_target, mask), ...], visualization=[RGB arrays])`` (:meth:`pred_to_dict`); with
+        ``out_dir``, also writes ``vis/<name>.png`` and ``preds/<name>.json`` (the same keys
+        but ``mask``) there.
         """
         pairs = self._pair_inputs(images, texts)
         img_out = osp.join(out_dir, 'vis') if out_dir else ''
@@ -172,27 +174,46 @@ class RECSInferencer(BaseInferencer):
 
     @staticmethod
     def pred_to_dict(sample) -> dict:
-        """One DetDataSample -> a JSON-able dict (polygons, bbox, score, oriented_box: the
-        polygons' minimum-area rectangle as center, width, height, angle in degrees and corners,
-        None without polygons) plus the mask array."""
+        """One DetDataSample -> a JSON-able dict plus the mask array.
+
+        ``objects``: one dict per predicted instance (K >= 0; K = 0 is "no target found" of a
+        generalized model): ``bbox``, ``score``, ``polygons`` and ``oriented_box`` (the
+        polygons' minimum-area rectangle as center, width, height, angle in degrees and
+        corners; None without polygons). ``no_target``: K = 0. The top-level ``bbox``,
+        ``score``, ``polygons``, ``oriented_box`` are the first object's (None, None, [], None
+        when K = 0); ``mask`` (H, W) bool is the union of the instances' masks (all False when
+        K = 0).
+        """
         pred = sample.pred_instances
-        parts = pred.polygons[0] if len(pred.polygons) else []
-        obox = None
-        if parts:
-            cx, cy, w, h, angle = add_oriented_boxes(pred)[0].tolist()
-            obox = oriented_box_to_list(dict(
-                center=(cx, cy), width=w, height=h, angle=angle,
-                corners=oriented_box_corners((cx, cy), w, h, angle)), 2)
-        return dict(
-            text=sample.metainfo.get('text', ''),
-            bbox=[float(v) for v in pred.bboxes[0].tolist()],
-            score=float(pred.scores[0]),
-            polygons=[dict(outer=np.asarray(p['outer']).round(2).tolist(),
-                           holes=[np.asarray(h).round(2).tolist() for h in p.get('holes', [])])
-                      for p in parts],
-            oriented_box=obox,
-            mask=pred.masks[0].cpu().numpy() if isinstance(pred.masks, torch.Tensor)
-            else np.asarray(pred.masks[0]))
+        masks = pred.masks.cpu().numpy() if isinstance(pred.masks, torch.Tensor) \
+            else np.asarray(pred.masks)
+        k = len(masks)
+        obox = add_oriented_boxes(pred).tolist() if k else []
+        objects = []
+        for i in range(k):
+            parts = pred.polygons[i] if i < len(pred.polygons) else []
+            ob = None
+            if parts:
+                cx, cy, w, h, angle = obox[i]
+                ob = oriented_box_to_list(dict(
+                    center=(cx, cy), width=w, height=h, angle=angle,
+                    corners=oriented_box_corners((cx, cy), w, h, angle)), 2)
+            objects.append(dict(
+                bbox=[float(v) for v in pred.bboxes[i].tolist()],
+                score=float(pred.scores[i]),
+                polygons=[dict(outer=np.asarray(p['outer']).round(2).tolist(),
+                               holes=[np.asarray(h).round(2).tolist()
+                                      for h in p.get('holes', [])]) for p in parts],
+                oriented_box=ob))
+        if k:
+            mask = masks.any(0)
+        else:
+            hw = masks.shape[1:] if masks.ndim == 3 else sample.metainfo['ori_shape'][:2]
+            mask = np.zeros(tuple(hw), bool)
+        first = objects[0] if objects else dict(bbox=None, score=None, polygons=[],
+                                                oriented_box=None)
+        return dict(text=sample.metainfo.get('text', ''), **first, objects=objects,
+                    no_target=not objects, mask=mask)
 
     def postprocess(self, preds, visualization, return_datasamples=False, pred_out_dir=''):
         results = [self.pred_to_dict(s) for s in preds]

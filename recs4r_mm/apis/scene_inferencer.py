@@ -25,7 +25,7 @@ from mmengine.utils import ProgressBar
 from torch import Tensor
 
 from recs4r_mm.models.layers.roi_crop import crop_to_image_coords, expand_boxes
-from recs4r_mm.structures import polygons_to_box, polygons_to_oriented_box
+from recs4r_mm.structures import TOKEN_END, polygons_to_box, polygons_to_oriented_box
 from .inferencer import RECSInferencer
 from .scene_raster import SceneError, SceneRaster
 
@@ -94,7 +94,8 @@ class SceneInferencer:
 
         Returns:
             tuple: visual map (B, C, h', w'), boxes (B, 4) normalised by the padded input,
-            cleaned texts, their states ((B, T, C), (B, T)), the padded input (hp, wp).
+            cleaned texts, their states ((B, T, C), (B, T)), the padded input (hp, wp), and
+            ``empty`` (B,) bool: a generalized model's coarse sequence says "no target".
         """
         model, infer = self.model, self.inferencer
         bgr = np.ascontiguousarray(overview[..., ::-1])
@@ -107,7 +108,14 @@ class SceneInferencer:
         coarse = model.head.predict(memory, pad, memory_hw=vis.shape[-2:],
                                     pointer_prior=model.grounding(vis)[1])
         boxes = model.coder.rect(coarse['tokens'], coarse['coords'])  # B_c = Rect(P_c)
-        return vis, boxes, texts, (text, text_mask), tuple(inputs.shape[-2:])
+        return vis, boxes, texts, (text, text_mask), tuple(inputs.shape[-2:]), \
+            self._says_no_target(coarse['tokens'])
+
+    def _says_no_target(self, tokens: Tensor) -> Tensor:
+        """(B,) bool: a generalized model's sequences (B, T) that are START, END."""
+        if not getattr(self.model, 'generalized', False) or tokens.shape[1] < 2:
+            return torch.zeros(len(tokens), dtype=torch.bool, device=tokens.device)
+        return tokens[:, 1] == TOKEN_END
 
     def _windows(self, scene: SceneRaster, crops: Tensor) -> Tensor:
         """Read the windows ``crops`` (B, 4) region px at the fine size -> (B, 3, s, s)
@@ -125,7 +133,8 @@ class SceneInferencer:
         as :meth:`RECS4R.fine_features` does on a chip but with the window read from the file.
 
         Returns:
-            dict: ``tokens`` (B, T), ``coords`` (B, T, 2) normalised by the crop, ``scores``.
+            dict: ``tokens`` (B, T), ``coords`` (B, T, 2) normalised by the crop, ``scores``
+            (the confidence head's probability when the model has one, as on a chip).
         """
         model = self.model
         images = self._windows(scene, crops)
@@ -135,9 +144,12 @@ class SceneInferencer:
                                                          coarse_text)
         out = model.fine_modules.head.predict(memory, pad, memory_hw=vis_f.shape[-2:],
                                               pointer_prior=prior)
+        scores = out['scores']
+        if getattr(model, 'score_head', None) is not None:
+            scores = model.score_head(memory, pad).sigmoid()
         hp, wp = images.shape[-2:]
         scale = torch.tensor([wp / self.fine_size, hp / self.fine_size], device=src.device)
-        return dict(tokens=out['tokens'], coords=out['coords'] * scale, scores=out['scores'])
+        return dict(tokens=out['tokens'], coords=out['coords'] * scale, scores=scores)
 
     def _crop(self, box: Tensor, hw: Tensor, min_side: float) -> Tensor:
         """The window (4,) region px around ``box`` (4,): the config's margin and minimum size
@@ -149,14 +161,22 @@ class SceneInferencer:
 
     # -- call ----------------------------------------------------------------------------------
     @torch.no_grad()
-    def __call__(self, scene: SceneRaster, texts: Sequence[str],
-                 batch_size: int = 8) -> List[Dict]:
+    def __call__(self, scene: SceneRaster, texts: Sequence[str], batch_size: int = 8,
+                 score_thr: Optional[float] = None) -> List[Dict]:
         """Refer to one object per expression in ``scene``.
 
+        A generalized model may answer "no target" (``no_target``, no polygon; it gives no
+        GeoJSON feature); several objects come back as the union of their parts (one
+        prediction, see docs/scene_inference.md "Generalized models").
+
+        Args:
+            score_thr (float, optional): drop the predictions whose ``score`` is under it
+                (logged); None keeps all.
+
         Returns:
-            list[dict]: per expression ``text``, ``score``, ``passes`` (fine passes run),
-            ``polygons`` (``[dict(outer=(N, 2), holes=[...])]``, file pixels), ``bbox``
-            (Rect of the polygons, file px), ``oriented_box`` (file px, see
+            list[dict]: per expression (kept) ``text``, ``score``, ``no_target``, ``passes``
+            (fine passes run), ``polygons`` (``[dict(outer=(N, 2), holes=[...])]``, file
+            pixels), ``bbox`` (Rect of the polygons, file px), ``oriented_box`` (file px, see
             :func:`recs4r_mm.structures.points_to_oriented_box`; None without polygons),
             ``coarse_box`` and ``windows`` (one xyxy per fine pass), file px, and
             ``resolution`` (native px per fine-input px of the last window).
@@ -179,12 +199,21 @@ class SceneInferencer:
                 bar.update(len(chunk))
         if bar is not None:
             bar.file.write('\n')  # the bar leaves its line open
+        none = sum(p['no_target'] for p in results)
+        if none:
+            print_log(f'no target found for {none} of {len(results)} expression(s)',
+                      logger='current')
+        if score_thr is not None:
+            kept = [p for p in results if p['score'] >= score_thr]
+            print_log(f'dropped {len(results) - len(kept)} of {len(results)} features under '
+                      f'score {score_thr:g}', logger='current')
+            results = kept
         return results
 
     def _run(self, scene: SceneRaster, texts: Sequence[str], overview: np.ndarray,
              hw_in: Tuple[int, int]) -> List[Dict]:
         device = next(self.model.parameters()).device
-        vis, boxes, clean, states, (hp, wp) = self._coarse(overview, texts)
+        vis, boxes, clean, states, (hp, wp), empty = self._coarse(overview, texts)
         b = len(texts)
         size = torch.tensor([scene.width, scene.height] * 2, device=device, dtype=torch.float32)
         hw = torch.tensor([scene.height, scene.width], device=device, dtype=torch.float32)
@@ -207,6 +236,7 @@ class SceneInferencer:
                              to_input, (states[0][idx], states[1][idx]))
             coords = crop_to_image_coords(out['coords'], crops[idx], hw[None].expand(len(idx), 2))
             nxt = self.model.coder.rect(out['tokens'], coords) * size  # Rect(P_f), region px
+            empty[idx] |= self._says_no_target(out['tokens']).to(empty.device)
             still = []
             for j, i in enumerate(active):
                 passes[i] += 1
@@ -217,6 +247,8 @@ class SceneInferencer:
                 res[i] = side / self.fine_size
                 crop = self._crop(nxt[j], hw, min_size * float(res[i]))
                 shrinks = float((crop[2:] - crop[:2]).max()) <= SHRINK * side
+                if bool(empty[i]):  # "no target" (coarse or this pass): nothing to zoom into
+                    continue
                 if passes[i] < self.min_passes or (
                         passes[i] < self.max_passes and res[i] > 1 and shrinks):
                     src[i], crops[i] = nxt[j], crop
@@ -226,14 +258,16 @@ class SceneInferencer:
                       logger='current')
             active = still
         return [self._result(scene, texts[i], *last[i], passes[i], windows[i], coarse_px[i],
-                             float(res[i])) for i in range(b)]
+                             float(res[i]), bool(empty[i])) for i in range(b)]
 
     def _result(self, scene: SceneRaster, text: str, tokens: Tensor, coords: Tensor,
                 score: float, crop: Tensor, passes: int, windows, coarse_box: Tensor,
-                resolution: float) -> Dict:
-        """The last pass's sequence (crop-normalised coords) -> polygons in file pixels."""
+                resolution: float, no_target: bool = False) -> Dict:
+        """The last pass's sequence (crop-normalised coords) -> polygons in file pixels (the
+        union of every object's parts for a generalized sequence; none for "no target")."""
         s = self.fine_size
-        parts, _, _ = self.model.coder.decode(tokens, coords, (s, s))  # px of the s x s read
+        parts = [] if no_target else \
+            self.model.coder.decode(tokens, coords, (s, s))[0]  # px of the s x s read
         lo = crop[:2].cpu().numpy().astype(np.float64)
         per = (crop[2:] - crop[:2]).cpu().numpy().astype(np.float64) / s
 
@@ -244,7 +278,7 @@ class SceneInferencer:
                  for p in parts]
         offset = scene.to_file_pixels(np.zeros((1, 2)))[0].tolist() * 2
         return dict(
-            text=text, score=score, passes=passes, polygons=parts,
+            text=text, score=score, no_target=no_target, passes=passes, polygons=parts,
             bbox=[float(v) for v in polygons_to_box(parts)] if parts else None,
             oriented_box=polygons_to_oriented_box(parts) if parts else None,
             coarse_box=[float(v) + o for v, o in zip(coarse_box.tolist(), offset)],

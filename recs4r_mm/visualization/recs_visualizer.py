@@ -13,6 +13,10 @@ from mmengine.visualization import Visualizer
 
 from ..registry import VISUALIZERS
 from ..structures import oriented_box_corners
+from .scene_drawing import COLORS
+
+GT_COLOR = (0, 200, 0)
+PRED_COLORS = COLORS  # the k-th predicted instance; the first is red
 
 
 def _to_numpy(x):
@@ -25,14 +29,16 @@ def _to_numpy(x):
 
 @VISUALIZERS.register_module()
 class RECSLocalVisualizer(Visualizer):
-    """Draws GT (green) and prediction (red) of one referring sample.
+    """Draws GT (green) and prediction (red; further instances blue, yellow, ...) of one
+    referring sample, every instance of each (0, 1 or several).
 
     Works as mmdet's ``DetLocalVisualizer`` does for ``DetVisualizationHook`` (``tools/test.py
     --show-dir``): ``add_datasample(name, image, data_sample, ...)``. Reads
     ``gt_instances.{bboxes,masks}``, ``pred_instances.{bboxes,masks,scores,polygons}`` (and
     ``oriented_bboxes`` (N, 5) when present, drawn in white) and
-    ``metainfo['text']``. Images whose short side is below ``min_size`` are upscaled (nearest) so
-    the vertex numbers stay legible.
+    ``metainfo['text']``; a prediction with no instance (a generalized model's "no target")
+    is captioned "no target found". Images whose short side is below ``min_size`` are upscaled
+    (nearest) so the vertex numbers stay legible.
 
     Args:
         min_size (int): smallest short side of the drawn canvas.
@@ -49,19 +55,19 @@ class RECSLocalVisualizer(Visualizer):
         self.line_width = line_width
         self.dataset_meta = {}
 
-    def _draw_target(self, scale, masks, bboxes, polygons, color, number_vertices):
-        """Overlay one (mask, box, polygons) triple; coordinates are in the image's pixel units."""
+    def _draw_target(self, scale, mask, bbox, parts, color, number_vertices):
+        """Overlay one instance's (mask (H, W), box (4,), parts); coordinates are in the
+        image's pixel units."""
         canvas_hw = self.get_image().shape[:2]
-        if masks is not None and len(masks):
-            mask = _to_numpy(masks)[0].astype(np.uint8)
+        if mask is not None:
+            mask = mask.astype(np.uint8)
             if mask.shape != canvas_hw:
                 mask = cv2.resize(mask, canvas_hw[::-1], interpolation=cv2.INTER_NEAREST)
             if mask.any():
                 self.draw_binary_masks(mask.astype(bool)[None], colors=color, alphas=self.alpha)
-        if bboxes is not None and len(bboxes):
-            self.draw_bboxes(_to_numpy(bboxes)[:1] * scale, edge_colors=color,
-                             line_widths=self.line_width)
-        for part in polygons or []:
+        if bbox is not None:
+            self.draw_bboxes(bbox[None] * scale, edge_colors=color, line_widths=self.line_width)
+        for part in parts or []:
             rings = [part['outer']] + list(part.get('holes', []))
             for ring in rings:
                 ring = np.asarray(ring, dtype=np.float64) * scale
@@ -75,11 +81,31 @@ class RECSLocalVisualizer(Visualizer):
                 ids = list(range(0, len(outer), step))
                 self.draw_texts([str(i) for i in ids], outer[ids], font_sizes=8, colors='yellow')
 
-    def _draw_oriented_box(self, scale, oriented_bboxes, polygons):
-        """The first oriented box (cx, cy, w, h, angle in degrees) as a white quadrilateral."""
-        if oriented_bboxes is None or not len(oriented_bboxes) or not polygons:
-            return
-        cx, cy, w, h, angle = (float(v) for v in _to_numpy(oriented_bboxes)[0])
+    def _draw_instances(self, scale, instances, colors, number_vertices, oriented=False) -> int:
+        """Draw every instance of ``instances`` (the k-th in ``colors[k % len(colors)]``):
+        mask, box, contours and, with ``oriented``, the oriented box. Returns their number."""
+        masks, bboxes = instances.get('masks'), instances.get('bboxes')
+        masks = None if masks is None else _to_numpy(masks)
+        bboxes = None if bboxes is None else _to_numpy(bboxes).reshape(-1, 4)
+        polygons = instances.get('polygons')
+        if polygons is not None and len(polygons) and isinstance(polygons[0], dict):
+            polygons = [polygons]  # the parts of a single instance
+        obox = instances.get('oriented_bboxes') if oriented else None
+        obox = None if obox is None else _to_numpy(obox).reshape(-1, 5)
+        k = max(len(v) for v in (masks, bboxes, polygons, []) if v is not None)
+        for i in range(k):
+            color = colors[i % len(colors)]
+            parts = polygons[i] if polygons is not None and i < len(polygons) else None
+            self._draw_target(scale, masks[i] if masks is not None and i < len(masks) else None,
+                              bboxes[i] if bboxes is not None and i < len(bboxes) else None,
+                              parts, color, number_vertices)
+            if obox is not None and i < len(obox) and parts:
+                self._draw_oriented_box(scale, obox[i])
+        return k
+
+    def _draw_oriented_box(self, scale, oriented_bbox):
+        """An oriented box (cx, cy, w, h, angle in degrees) as a white quadrilateral."""
+        cx, cy, w, h, angle = (float(v) for v in oriented_bbox)
         corners = oriented_box_corners((cx, cy), w, h, angle) * scale
         self.draw_polygons(corners, edge_colors=(255, 255, 255), line_widths=1)
 
@@ -101,18 +127,17 @@ class RECSLocalVisualizer(Visualizer):
             if text:
                 caption.append(f'"{text}"')
             if draw_gt and 'gt_instances' in data_sample:
-                gt = data_sample.gt_instances
-                self._draw_target(scale, gt.get('masks'), gt.get('bboxes'), gt.get('polygons'),
-                                  (0, 200, 0), number_vertices=False)
+                self._draw_instances(scale, data_sample.gt_instances, [GT_COLOR],
+                                     number_vertices=False)
             if draw_pred and 'pred_instances' in data_sample:
                 pred = data_sample.pred_instances
-                polygons = pred.get('polygons')
-                polygons = polygons[0] if polygons is not None and len(polygons) else None
-                self._draw_target(scale, pred.get('masks'), pred.get('bboxes'), polygons,
-                                  (230, 40, 40), number_vertices=self.draw_vertex_ids)
-                self._draw_oriented_box(scale, pred.get('oriented_bboxes'), polygons)
-                if 'scores' in pred and len(pred.scores):
-                    caption.append(f'score {float(pred.scores[0]):.2f}')
+                k = self._draw_instances(scale, pred, PRED_COLORS, self.draw_vertex_ids,
+                                         oriented=True)
+                if k == 0:
+                    caption.append('no target found')
+                elif 'scores' in pred and len(pred.scores):
+                    caption.append((f'{k} objects, ' if k > 1 else '') +
+                                   f'score {float(pred.scores[0]):.2f}')
         if caption:
             chars_per_line = max(20, drawn_width // 7)
             text = textwrap.fill('  '.join(caption), chars_per_line)

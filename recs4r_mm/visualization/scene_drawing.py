@@ -26,7 +26,7 @@ def draw_scene_predictions(overview: np.ndarray, preds: Sequence[Dict],
         offset (tuple): file px of the overview's top-left corner.
         draw_windows (bool): also draw each fine pass's window (thin, grey).
         captions (Sequence[str], optional): one per prediction (default: its number,
-            expression, score and passes).
+            expression, score and passes, or "no target found").
 
     Returns:
         np.ndarray: (h, w, 3) uint8 RGB drawing (filled polygons half transparent, outlines,
@@ -59,7 +59,8 @@ def draw_scene_predictions(overview: np.ndarray, preds: Sequence[Dict],
             cv2.polylines(canvas, [to_px(pred['oriented_box']['corners'])], True,
                           (255, 255, 255), 1, cv2.LINE_AA, shift=4)
         caption = captions[k] if captions is not None else \
-            f'{k + 1}: "{pred["text"]}" {pred["score"]:.2f}, {pred["passes"]} pass(es)'
+            f'{k + 1}: "{pred["text"]}" ' + ('no target found' if pred.get('no_target') else
+                                             f'{pred["score"]:.2f}, {pred["passes"]} pass(es)')
         y = 16 + 16 * k
         cv2.putText(canvas, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3,
                     cv2.LINE_AA)

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 from geotiff_builders import ORIGIN, PIXEL, pixel_to_map, scene_with_rectangle, write_geotiff
+from script_loader import load_script
 
 from recs4r_mm.apis import SceneInferencer, SceneRaster
 from recs4r_mm.apis.geojson import feature_collection, write_json_atomic
-from recs4r_mm.structures import TOKEN_COORD, TOKEN_END, TOKEN_START, mask_to_polygons
+from recs4r_mm.structures import (TOKEN_COORD, TOKEN_END, TOKEN_OBJ, TOKEN_START, mask_to_polygons,
+                                  pad_sequences)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RECT = (1000, 700, 1036, 720)  # the known object: file pixels col0, row0, col1, row1
@@ -47,7 +49,7 @@ class StubOutlineDecoder:
         box = self.infer.model.coder.rect(tokens[None], coords[None])
         states = (torch.zeros(b, 1, 1), torch.zeros(b, 1, dtype=torch.bool))
         return torch.zeros(b, 1, 1, 1), box.expand(b, 4), list(texts), states, \
-            overview.shape[:2]
+            overview.shape[:2], torch.zeros(b, dtype=torch.bool)
 
     def fine(self, scene, texts, vis, src, crops, to_input, coarse_text):
         s = self.infer.fine_size
@@ -187,3 +189,164 @@ def test_trained_checkpoint_on_a_big_scene_uses_several_fine_passes(trained_tiny
         if feat['geometry'] is not None:
             geom = shape(feat['geometry'])
             assert geom.is_valid and bounds.buffer(1e-6).contains(geom)
+
+
+# -- generalized answers and --score-thr -------------------------------------------------------
+def _outline_every_object(rgb: np.ndarray):
+    """STUB DECODER (generalized): every bright component's pixel-edge outline, OBJ-separated,
+    normalised by the image (h, w, 3); START, END when nothing is bright."""
+    grey = rgb.astype(float).mean(-1)
+    mask = grey > (grey.min() + grey.max()) / 2 if grey.max() > grey.min() else grey < 0
+    tokens, coords = [TOKEN_START], [[0.0, 0.0]]
+    for k, part in enumerate(mask_to_polygons(mask, with_holes=False, mode='edge')):
+        if k:
+            tokens.append(TOKEN_OBJ)
+            coords.append([0.0, 0.0])
+        tokens += [TOKEN_COORD] * len(part['outer'])
+        coords += (part['outer'] / [rgb.shape[1], rgb.shape[0]]).tolist()
+    return np.array(tokens + [TOKEN_END]), np.array(coords + [[0.0, 0.0]], np.float32)
+
+
+NOTHING = (np.array([TOKEN_START, TOKEN_END]), np.zeros((2, 2), np.float32))  # "no target"
+
+
+class GeneralizedStub:
+    """Coarse and fine passes of a generalized model: ``answers[text]`` is ``'none'`` (the
+    coarse pass says START, END), ``'late'`` (the coarse pass finds the objects, the first fine
+    pass says START, END) or a score for the objects' outlines."""
+
+    def __init__(self, infer, answers):
+        self.infer, self.answers = infer, answers
+
+    def coarse(self, overview, texts):
+        b = len(texts)
+        tokens, coords = pad_sequences([NOTHING if self.answers[t] == 'none' else
+                                        _outline_every_object(overview) for t in texts])
+        box = self.infer.model.coder.rect(tokens, coords)  # the whole overview for NOTHING
+        states = (torch.zeros(b, 1, 1), torch.zeros(b, 1, dtype=torch.bool))
+        empty = torch.tensor([self.answers[t] == 'none' for t in texts])
+        return torch.zeros(b, 1, 1, 1), box, list(texts), states, overview.shape[:2], empty
+
+    def fine(self, scene, texts, vis, src, crops, to_input, coarse_text):
+        s = self.infer.fine_size
+        seqs = [_outline_every_object(scene.read(c.tolist(), (s, s))) for c in crops]
+        seqs = [NOTHING if self.answers[t] in ('none', 'late') else q
+                for t, q in zip(texts, seqs)]
+        tokens, coords = pad_sequences(seqs)
+        scores = [0.9 if isinstance(self.answers[t], str) else self.answers[t] for t in texts]
+        return dict(tokens=tokens, coords=coords, scores=torch.tensor(scores))
+
+
+@pytest.fixture
+def generalized(stubbed, monkeypatch):
+    """The stubbed scene inferencer as a generalized model whose answers a test sets."""
+    infer, _ = stubbed
+    answers = {}
+    stub = GeneralizedStub(infer, answers)
+    monkeypatch.setattr(infer.model, 'generalized', True)
+    monkeypatch.setattr(infer, '_coarse', stub.coarse)
+    monkeypatch.setattr(infer, '_fine', stub.fine)
+    return infer, answers
+
+
+def _two_roofs(path):
+    bands = scene_with_rectangle(512, (100, 120, 140, 150))
+    bands[:, 300:340, 350:400] = 250  # a second bright roof
+    return write_geotiff(path, bands)
+
+
+def test_generalized_no_target_gives_no_feature_and_objects_give_their_union(generalized,
+                                                                             tmp_path):
+    from shapely.geometry import shape
+    infer, answers = generalized
+    answers.update({'the ship': 'none', 'the car': 'late', 'the roofs': 0.8})
+    with SceneRaster(_two_roofs(tmp_path / 's.tif')) as scene:
+        preds = infer(scene, ['the ship', 'the roofs', 'the car'])
+        fc = feature_collection(preds, scene)
+        empty = feature_collection([p for p in preds if p['no_target']], scene)
+    ship, roofs, car = preds
+    for p in (ship, car):  # no polygon, no box, one fine pass (none after "no target")
+        assert p['no_target'] and p['polygons'] == [] and p['bbox'] is None
+        assert p['oriented_box'] is None and p['passes'] == 1
+    assert not roofs['no_target'] and roofs['score'] == pytest.approx(0.8)
+    # the two objects' union, in file px (pixel-edge outlines: exact)
+    # (one fine pass: the window holding both is read at ~6 native px per fine-input px)
+    assert roofs['resolution'] > 1 and roofs['passes'] == 1
+    assert roofs['bbox'] == pytest.approx([100, 120, 400, 340], abs=roofs['resolution'])
+    (feat, ) = fc['features']
+    assert feat['properties']['expression'] == 'the roofs'
+    geom = shape(feat['geometry'])
+    assert geom.geom_type == 'MultiPolygon' and len(geom.geoms) == 2
+    assert geom.area == pytest.approx((40 * 30 + 50 * 40) * PIXEL**2, rel=0.15)
+    # nothing found at all: an empty FeatureCollection, written without error
+    assert empty['features'] == []
+    write_json_atomic(empty, str(tmp_path / 'none.geojson'))
+    with open(tmp_path / 'none.geojson') as f:
+        assert json.load(f)['features'] == []
+
+
+def _logged(monkeypatch):
+    """The messages SceneInferencer logs."""
+    import recs4r_mm.apis.scene_inferencer as module
+    seen, log = [], module.print_log
+    monkeypatch.setattr(module, 'print_log', lambda msg, *a, **k: seen.append(msg) or
+                        log(msg, *a, **k))
+    return seen
+
+
+def test_score_thr_drops_predictions_under_it_and_logs_it(generalized, tmp_path, monkeypatch):
+    infer, answers = generalized
+    answers.update({'a': 0.9, 'b': 0.3, 'c': 0.5, 'd': 0.49})
+    logged = _logged(monkeypatch)
+    with SceneRaster(_two_roofs(tmp_path / 's.tif')) as scene:
+        every = infer(scene, list('abcd'))
+        kept = infer(scene, list('abcd'), score_thr=0.5)
+        none = infer(scene, list('abcd'), score_thr=0.95)
+        fc = feature_collection(none, scene)
+    assert [p['text'] for p in every] == list('abcd')
+    assert [p['text'] for p in kept] == ['a', 'c']
+    assert kept[0]['polygons']
+    assert [p['bbox'] for p in kept] == [every[0]['bbox'], every[2]['bbox']]
+    assert none == [] and fc['features'] == []
+    assert 'dropped 2 of 4 features under score 0.5' in logged
+    assert 'dropped 4 of 4 features under score 0.95' in logged
+
+
+def test_infer_scene_score_thr_option_writes_the_kept_features(generalized, tmp_path, capsys,
+                                                               monkeypatch):
+    """tools/infer_scene.py --score-thr in-process, the model calls stubbed as above."""
+    infer, answers = generalized
+    answers.update({'the roofs': 0.7, 'the tanks': 0.2, 'the ship': 'none'})
+    logged = _logged(monkeypatch)
+    stub = GeneralizedStub(infer, answers)
+    # the tool builds its own SceneInferencer: patch the class, and keep the model generalized
+    monkeypatch.setattr(SceneInferencer, '_coarse', lambda self, *a: stub.coarse(*a))
+    monkeypatch.setattr(SceneInferencer, '_fine', lambda self, *a: stub.fine(*a))
+    attach = SceneInferencer._attach
+
+    def generalized_attach(self, *a):
+        attach(self, *a)
+        self.model.generalized = True
+    monkeypatch.setattr(SceneInferencer, '_attach', generalized_attach)
+    cfg = osp.join(REPO, 'configs', '_tiny_', 'recs4r_tiny.py')
+    ckpt = tmp_path / 'random.pth'
+    torch.save(dict(state_dict=infer.model.state_dict()), ckpt)
+    texts = tmp_path / 'q.txt'
+    texts.write_text('the roofs\nthe tanks\nthe ship\n')
+    tool = load_script('tools/infer_scene.py')
+    scene = _two_roofs(tmp_path / 's.tif')
+    for thr, expected in (('0.5', ['the roofs']), ('0.95', [])):
+        out = tmp_path / f'out_{thr}.geojson'
+        assert tool.main([scene, str(texts), cfg, str(ckpt), '--out', str(out),
+                          '--score-thr', thr]) == 0
+        with open(out) as f:
+            fc = json.load(f)
+        assert [f['properties']['expression'] for f in fc['features']] == expected
+        assert fc['recs4r']['score_thr'] == float(thr)
+        # the ship is dropped too at 0.95 (its "no target" answer scores 0.9)
+        assert logged[-1] == f'dropped {3 - len(expected) - (thr == "0.5")} of 3 features ' \
+            f'under score {thr}'
+        assert 'no target found for 1 of 3 expression(s)' in logged
+        out = capsys.readouterr().out
+        assert f'wrote {len(expected)} feature(s)' in out
+        assert ('"the ship": no target found (score 0.900)' in out) == (thr == '0.5')

@@ -25,8 +25,15 @@ def test_demo_writes_overlay_and_json(trained_tiny_synthetic):
     (js, ) = os.listdir(out / 'preds')
     with open(out / 'preds' / js) as f:
         pred = json.load(f)
-    assert set(pred) == {'text', 'bbox', 'score', 'polygons', 'oriented_box'}
+    assert set(pred) == {'text', 'bbox', 'score', 'polygons', 'oriented_box', 'objects',
+                         'no_target'}
     assert len(pred['bbox']) == 4 and pred['polygons']
+    # a single-target model: always one object, the top-level keys' (generalized answers:
+    # tests/test_apis/test_inferencer_generalized.py)
+    assert pred['no_target'] is False
+    assert pred['objects'] == [{k: pred[k] for k in ('bbox', 'score', 'polygons',
+                                                     'oriented_box')}]
+    assert log.count('box [') == 1 and f'"{rec["sentences"][0]}": box [' in log
     assert len(pred['oriented_box']['corners']) == 4 and 'oriented box' in log
 
 

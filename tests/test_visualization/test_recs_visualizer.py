@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
@@ -53,3 +54,63 @@ def test_draws_the_oriented_box_in_white(tmp_path):
     plain = vis.add_datasample('s', np.full((32, 32, 3), 100, np.uint8), _sample(),
                                draw_gt=False)
     assert np.abs(plain[int(mid[1]), int(mid[0])].astype(int) - 100).max() <= 5
+
+
+def _instances(boxes, score=0.8, hw=(32, 32)):
+    """Rectangular instances (mask, box, one 4-corner part each) from pixel xyxy boxes."""
+    masks = np.zeros((len(boxes), *hw), bool)
+    polygons = []
+    for k, (x1, y1, x2, y2) in enumerate(boxes):
+        masks[k, y1:y2, x1:x2] = True
+        polygons.append([dict(outer=np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], float),
+                              holes=[])])
+    inst = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                        masks=torch.from_numpy(masks), scores=torch.full((len(boxes), ), score))
+    inst.polygons = polygons
+    return inst
+
+
+def _captions(vis, monkeypatch):
+    """Record the caption strings the visualizer writes (not the vertex numbers)."""
+    seen = []
+    draw_texts = vis.draw_texts
+
+    def spy(texts, *args, **kwargs):
+        if isinstance(texts, str):
+            seen.append(texts)
+        return draw_texts(texts, *args, **kwargs)
+    monkeypatch.setattr(vis, 'draw_texts', spy)
+    return seen
+
+
+@pytest.mark.parametrize('k', [0, 1, 2])
+def test_draws_every_predicted_instance_and_says_when_there_is_none(k, monkeypatch):
+    boxes = [[4, 12, 14, 24], [20, 16, 30, 28]][:k]
+    sample = DetDataSample(metainfo=dict(text='all the tanks', img_shape=(32, 32)))
+    sample.pred_instances = _instances(boxes)
+    vis = RECSLocalVisualizer(name=f'k{k}', min_size=128, draw_vertex_ids=False)
+    seen = _captions(vis, monkeypatch)
+    image = np.full((32, 32, 3), 100, np.uint8)
+    drawn = vis.add_datasample('s', image, sample, draw_gt=False)
+    assert [' '.join(t.split()) for t in seen] == [  # the caption as wrapped on the canvas
+        '"all the tanks" ' + ['no target found', 'score 0.80', '2 objects, score 0.80'][k]]
+    # instance 0 red, instance 1 blue, at their centres (x4)
+    left, right = drawn[18 * 4, 9 * 4].astype(int), drawn[22 * 4, 25 * 4].astype(int)
+    assert (left[0] > left[2] + 30) == (k >= 1)
+    assert (right[2] > right[0] + 30) == (k >= 2)
+    if k == 0:  # nothing but the (two-line) caption: the input grey below it
+        assert (drawn[64:] == 100).all()
+
+
+def test_draws_zero_or_several_gt_instances_green():
+    sample = DetDataSample(metainfo=dict(text='the tanks', img_shape=(32, 32)))
+    sample.gt_instances = _instances([[4, 12, 14, 24], [20, 16, 30, 28]])
+    vis = RECSLocalVisualizer(name='gt2', min_size=128, draw_vertex_ids=False)
+    drawn = vis.add_datasample('s', np.full((32, 32, 3), 100, np.uint8), sample, draw_pred=False)
+    for x, y in ((9, 18), (25, 22)):
+        px = drawn[y * 4, x * 4].astype(int)
+        assert px[1] > px[0] + 30 and px[1] > px[2] + 30
+    sample.gt_instances = _instances([])
+    sample.pred_instances = _instances([])
+    drawn = vis.add_datasample('s', np.full((32, 32, 3), 100, np.uint8), sample)
+    assert (drawn[64:] == 100).all()
