@@ -235,9 +235,9 @@ def bench_inference(model, batch_size: int, shape, iters: int, warmup: int,
             if i >= warmup:
                 times.append(time.perf_counter() - t)
     res = _summary(times, batch_size, device, per_phase, before)
-    res['vertices_per_image'] = [
+    res['vertices_per_image'] = [  # over every instance (a generalized model: 0..K)
         int(sum(len(p['outer']) + sum(len(h) for h in p.get('holes', []))
-                for p in s.pred_instances.polygons[0])) for s in out
+                for parts in s.pred_instances.polygons for p in parts)) for s in out
     ]
     return res
 
