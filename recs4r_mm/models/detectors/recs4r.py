@@ -47,6 +47,9 @@ DEFAULT_REFINE = dict(
     # (greedy, no-grad) box, the box it gets at inference, wrong objects included: the
     # confidence head's negatives (not in the paper; 0 = never decode in training)
     decoded_prob=0.0,
+    # decoded_prob ramps linearly from 0 over this many training iterations (0 = none): the
+    # first free-running boxes are noise
+    decoded_prob_warmup=0,
     # stop the fine losses' gradient at the coarse box (crop place, T_f, size prior)
     detach_coarse=True,
     jitter_shift=0.1,  # centre shift, fraction of the box size
@@ -192,7 +195,7 @@ class RECS4R(BaseDetector):
         if self.refine_cfg['fine_text'] not in ('encode', 'reuse'):
             raise ValueError("refine.fine_text must be 'encode' or 'reuse', got "
                              f"{self.refine_cfg['fine_text']!r}")
-        self._train_steps = 0  # loss() calls so far: the coarse_prob_warmup clock
+        self._train_steps = 0  # loss() calls so far: the clock of the *_warmup options
         self.rce = MODELS.build(rce) if (rce is not None and self.two_stage) else None
         self.text_template = TASK_UTILS.build(self.refine_cfg['text_template']) \
             if self.two_stage else None
@@ -606,7 +609,10 @@ class RECS4R(BaseDetector):
             coarse_boxes = coarse_boxes.detach()
         decoded = use_decoded = None
         if self.refine_cfg['decoded_prob'] > 0:  # crops where the model itself would look
-            use_decoded = torch.rand(b, device=device) < self.refine_cfg['decoded_prob']
+            p = float(self.refine_cfg['decoded_prob'])
+            if self.refine_cfg['decoded_prob_warmup'] > 0:
+                p *= min(1.0, self._train_steps / float(self.refine_cfg['decoded_prob_warmup']))
+            use_decoded = torch.rand(b, device=device) < p
             decoded = self._decoded_boxes(memory, pad, vis, prior,
                                           use_decoded | ~present_t) * norm
         src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes, decoded, use_decoded,

@@ -72,14 +72,17 @@ class LUCDPHead(BaseModule):
             input coordinates (the decoder then relies on the image/text memory more than on
             the exact previous vertex, less drift when decoding free-running), and
             ``self_feed_prob``, the probability that a teacher-forced coordinate input is
-            replaced by the model's own (no-grad) prediction (:meth:`self_feed`).
+            replaced by the model's own (no-grad) prediction (:meth:`self_feed`), and
+            ``first_token_weight``, the weight of L_cls on the first generated token: in a
+            generalized sequence it is the "is there a target?" decision (END or a vertex),
+            one token among dozens otherwise.
         test_cfg (dict, optional): Decoding limits: ``use_cache`` (True: key/value cache;
             False recomputes the whole prefix each step, PolyFormer's public decoder, kept
             for benchmarks), ``max_len`` (None: the ``max_len`` above; a lower limit of
             generated tokens), ``min_vertices`` (3: vertices before END may be emitted; never
             below 3 per ring), ``allow_parts`` / ``allow_holes`` (True: SEP / HOLE allowed).
     """
-    DEFAULT_TRAIN_CFG = dict(input_coord_noise=0.0, self_feed_prob=0.0)
+    DEFAULT_TRAIN_CFG = dict(input_coord_noise=0.0, self_feed_prob=0.0, first_token_weight=1.0)
     DEFAULT_TEST_CFG = dict(use_cache=True, max_len=None, min_vertices=3, allow_parts=True,
                             allow_holes=True)
 
@@ -309,7 +312,11 @@ class LUCDPHead(BaseModule):
         b = tgt_tok.shape[0]
         w = logits.new_ones(b) if weights is None else weights.to(logits)
         valid = tgt_tok >= 0
-        w_tok = w[:, None].expand_as(tgt_tok)[valid]
+        w_pos = w[:, None].expand_as(tgt_tok)
+        first = float(self.train_cfg['first_token_weight'])
+        if first != 1.0:  # the first generated token: a target or not (generalized)
+            w_pos = torch.cat([w_pos[:, :1] * first, w_pos[:, 1:]], 1)
+        w_tok = w_pos[valid]
         # Eq. (L): L_cls over the token classes, λ1 L1 and λ2 smooth-L2 over the vertices
         loss_cls = self.loss_cls(logits[valid], tgt_tok[valid], weight=w_tok,
                                  avg_factor=w_tok.sum().clamp(min=1.0))

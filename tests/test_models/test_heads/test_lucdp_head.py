@@ -265,3 +265,23 @@ def test_generalized_grammar(mm_scope, bias):
         assert tokens == [TOKEN_START] + c * 3 + o + c * 3 + o + c * 5 + [TOKEN_END]
     with pytest.raises(ValueError, match='generalized'):
         _head(mm_scope, generalized=True, seq_format='box_polygon')
+
+
+def test_first_token_weight(mm_scope):
+    """train_cfg.first_token_weight scales L_cls on the first generated token only."""
+    import torch.nn.functional as F
+    (tokens, coords), _ = _targets()
+    logits = torch.randn(tokens.shape[0], tokens.shape[1] - 1, 5, generator=torch.Generator()
+                         .manual_seed(0))
+    xy = torch.rand(tokens.shape[0], tokens.shape[1] - 1, 2)
+    got = _head(mm_scope, train_cfg=dict(first_token_weight=10.0)).loss_sequence(
+        logits, xy, tokens, coords)['loss_cls']
+    tgt = tokens[:, 1:]
+    valid = tgt >= 0
+    ce = F.cross_entropy(logits[valid], tgt[valid], reduction='none')
+    w = torch.ones_like(tgt, dtype=torch.float)
+    w[:, 0] = 10.0
+    assert got.item() == pytest.approx((ce * w[valid]).sum().item() / w[valid].sum().item(),
+                                       rel=1e-5)
+    plain = _head(mm_scope).loss_sequence(logits, xy, tokens, coords)['loss_cls']
+    assert plain.item() == pytest.approx(ce.mean().item(), rel=1e-5)
