@@ -519,16 +519,15 @@ class RECS4R(BaseDetector):
         """Source boxes (B, 4) px of the fine-stage crops during training (documented choice:
         a jittered GT box by default, so early, poor coarse predictions do not starve the fine
         stage; 'coarse'/'mixed' train on the coarse stage's own boxes). Samples ``use_decoded``
-        (B,) bool crop ``decoded`` (B, 4) px, the free-running coarse boxes; a sample without
-        a target (``present`` False) crops its decoded box, or a random box of the image
-        (``img_hw`` (B, 2)) when none was decoded."""
+        (B,) bool crop ``decoded`` (B, 4) px, the free-running coarse boxes; the other samples
+        without a target (``present`` False) crop a random box of the image (``img_hw``
+        (B, 2))."""
         src = self._gt_or_coarse_boxes(coarse_boxes, gt_boxes)
         if present is not None and not bool(present.all()):
             hw = img_hw.flip(-1).to(src)  # (w, h)
             size = hw * (0.1 + 0.4 * torch.rand_like(hw))
             lo = (hw - size) * torch.rand_like(hw)
-            fill = decoded if decoded is not None else torch.cat([lo, lo + size], 1)
-            src = torch.where(present[:, None], src, fill)
+            src = torch.where(present[:, None], src, torch.cat([lo, lo + size], 1))
         if decoded is not None:
             src = torch.where(use_decoded[:, None], decoded, src)
         return src
@@ -613,8 +612,7 @@ class RECS4R(BaseDetector):
             if self.refine_cfg['decoded_prob_warmup'] > 0:
                 p *= min(1.0, self._train_steps / float(self.refine_cfg['decoded_prob_warmup']))
             use_decoded = torch.rand(b, device=device) < p
-            decoded = self._decoded_boxes(memory, pad, vis, prior,
-                                          use_decoded | ~present_t) * norm
+            decoded = self._decoded_boxes(memory, pad, vis, prior, use_decoded) * norm
         src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes, decoded, use_decoded,
                                      None if present.all() else present_t, img_hw)
         self._train_steps += 1
