@@ -650,8 +650,11 @@ class RECS4R(BaseDetector):
             pred_xy_f, f_tokens, gcl_masks, fine_mask_w))
         if self.score_head is not None:  # is the crop's source box the target?
             src_iou = bbox_overlaps(src.detach(), gt_boxes, is_aligned=True)
+            from_gt = present_t if use_decoded is None else present_t & ~use_decoded
+            if self.refine_cfg['train_crop'] != 'gt_jitter':
+                from_gt = torch.zeros_like(present_t)  # teacher-forced boxes: by IoU
             losses.update(self.score_head.loss(
-                self.score_head(fine.memory, fine.padding_mask), src_iou, present_t))
+                self.score_head(fine.memory, fine.padding_mask), src_iou, present_t, from_gt))
         return losses
 
     # ------------------------------------------------------------------ inference

@@ -129,3 +129,16 @@ def test_score_head_target_is_overlap_with_a_present_target():
     assert loss['loss_score'].item() == pytest.approx(np.log(2), abs=1e-6)
     # logit 0 is "no" for the threshold 0 > 0: samples 2 and 3 are negatives -> 2/3 right
     assert loss['acc_score'].item() == pytest.approx(200 / 3)
+
+
+def test_score_head_gt_crops_are_positives():
+    from recs4r_mm.models.heads import ContourScoreHead
+    head = ContourScoreHead(8, num_heads=2, positives='gt_crops')
+    logits = torch.tensor([5.0, 5.0, 5.0, 5.0])  # "yes" everywhere
+    # a jittered GT crop at IoU 0.3 is a positive, a decoded one is not, no target never is
+    loss = head.loss(logits, torch.tensor([0.3, 0.3, 0.8, 0.9]),
+                     torch.tensor([True, True, True, False]),
+                     torch.tensor([True, False, False, False]))
+    assert loss['acc_score'].item() == pytest.approx(50.0)
+    with pytest.raises(ValueError, match='positives'):
+        ContourScoreHead(8, positives='all')
