@@ -111,17 +111,8 @@ class GRefCOCODataset(ReferDataset):
         img_dir = self.data_prefix.get('img_path', '')
         require_path(img_dir, 'image directory')
         refs = self._load_grefs()
-        coco = load_json_file(self.ann_file, 'annotation file')
-        if not isinstance(coco, dict) or 'images' not in coco or 'annotations' not in coco:
-            raise ValueError(f'malformed annotation file {self.ann_file}: needs "images" and '
-                             '"annotations"')
-        images = {img['id']: img for img in coco['images']}
-        anns = {ann['id']: ann for ann in coco['annotations']}
-        names = {c['id']: c.get('name', str(c['id'])) for c in coco.get('categories', [])}
-        splits = sorted({str(r.get('split')) for r in refs})
-        if self.split not in splits:
-            raise ValueError(f'split "{self.split}" not in {self.split_file} '
-                             f'(splits there: {splits})')
+        images, anns, names = self._coco_index()
+        self._check_split(refs)
         for ref in refs:
             if ref.get('split') != self.split:
                 continue
@@ -133,11 +124,7 @@ class GRefCOCODataset(ReferDataset):
             targets = self._target_anns(ref, anns, name)
             if targets is None:
                 continue
-            sentences = []
-            for i, s in enumerate(ref.get('sentences', [])):
-                text = s.get(self.text_key, s.get('sent')) if isinstance(s, dict) else s
-                sent_id = s.get('sent_id', i) if isinstance(s, dict) else i
-                sentences.append((sent_id, text))
+            sentences = self._sentences(ref)
             yield dict(
                 img_path=osp.join(img_dir, img['file_name']),
                 img_id=img['id'],

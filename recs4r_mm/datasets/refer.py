@@ -16,7 +16,7 @@ No paper part; docs/datasets.md, sections "RefCOCO / RefCOCO+ / RefCOCOg (refer 
 import json
 import os.path as osp
 import pickle
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from mmengine.fileio import get_local_path
 
@@ -115,6 +115,37 @@ class ReferDataset(BaseReferringDataset):
         x, y, a, b = [float(v) for v in bbox]
         return [x, y, x + a, y + b] if self.bbox_format == 'xywh' else [x, y, a, b]
 
+    def _coco_index(self) -> Tuple[Dict, Dict, Dict]:
+        """``ann_file`` (COCO json) as images and annotations by id, category names by id."""
+        with get_local_path(self.ann_file) as local, open(local) as f:
+            try:
+                coco = json.load(f)
+            except json.JSONDecodeError as e:
+                raise ValueError(f'malformed annotation file {self.ann_file}: {e}') from e
+        for key in ('images', 'annotations'):
+            if not isinstance(coco, dict) or key not in coco:
+                raise ValueError(f'malformed annotation file {self.ann_file}: no "{key}"')
+        images = {img['id']: img for img in coco['images']}
+        anns = {ann['id']: ann for ann in coco['annotations']}
+        names = {c['id']: c.get('name', str(c['id'])) for c in coco.get('categories', [])}
+        return images, anns, names
+
+    def _check_split(self, refs: List[Dict]) -> None:
+        """Raise ``ValueError`` naming the refs file when no ref is in ``self.split``."""
+        splits = sorted({str(r.get('split')) for r in refs})
+        if self.split not in splits:
+            raise ValueError(f'split "{self.split}" not in {self.split_file} '
+                             f'(splits there: {splits})')
+
+    def _sentences(self, ref: Dict) -> List[Tuple]:
+        """A ref's ``(sent_id, text)`` pairs (``text_key`` of each sentence dict)."""
+        sentences = []
+        for i, s in enumerate(ref.get('sentences', [])):
+            text = s.get(self.text_key, s.get('sent')) if isinstance(s, dict) else s
+            sent_id = s.get('sent_id', i) if isinstance(s, dict) else i
+            sentences.append((sent_id, text))
+        return sentences
+
     def load_refs(self) -> Iterable[Dict]:
         require_path(self.data_root or '.', 'data_root directory')
         require_path(self.ann_file, 'annotation file')
@@ -122,21 +153,8 @@ class ReferDataset(BaseReferringDataset):
         img_dir = self.data_prefix.get('img_path', '')
         require_path(img_dir, 'image directory')
         refs = load_refs_pickle(self.split_file)
-        with get_local_path(self.ann_file) as local, open(local) as f:
-            try:
-                coco = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'malformed annotation file {self.ann_file}: {e}') from e
-        for key in ('images', 'annotations'):
-            if key not in coco:
-                raise ValueError(f'malformed annotation file {self.ann_file}: no "{key}"')
-        images = {img['id']: img for img in coco['images']}
-        anns = {ann['id']: ann for ann in coco['annotations']}
-        names = {c['id']: c.get('name', str(c['id'])) for c in coco.get('categories', [])}
-        splits = sorted({r.get('split') for r in refs})
-        if self.split not in splits:
-            raise ValueError(f'split "{self.split}" not in {self.split_file} '
-                             f'(splits there: {splits})')
+        images, anns, names = self._coco_index()
+        self._check_split(refs)
         for ref in refs:
             if ref.get('split') != self.split:
                 continue
@@ -146,11 +164,7 @@ class ReferDataset(BaseReferringDataset):
                 self.skip('ref pointing at a missing annotation/image',
                           f'{self.short_path(self.split_file)}: ref {ref.get("ref_id")}')
                 continue
-            sentences = []
-            for i, s in enumerate(ref.get('sentences', [])):
-                text = s.get(self.text_key, s.get('sent')) if isinstance(s, dict) else s
-                sent_id = s.get('sent_id', i) if isinstance(s, dict) else i
-                sentences.append((sent_id, text))
+            sentences = self._sentences(ref)
             yield dict(
                 img_path=osp.join(img_dir, img['file_name']),
                 img_id=img['id'],
