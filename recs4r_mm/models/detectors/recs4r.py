@@ -432,29 +432,35 @@ class RECS4R(BaseDetector):
 
     # ------------------------------------------------------------------ training
     @staticmethod
-    def _gt_mask_and_box(sample, hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
-        """Union mask (H, W) bool (cropped/padded to ``hw``) and union box of the sample's GT."""
-        gt = sample.gt_instances
+    def _gt_arrays(gt, hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+        """A sample's GT boxes (N, 4) float32 px and masks (M, H, W) bool cropped/padded to
+        ``hw`` (M = 0 without masks)."""
         boxes = gt.bboxes
         boxes = boxes.tensor if hasattr(boxes, 'tensor') else torch.as_tensor(boxes)
-        boxes = boxes.detach().float().cpu().reshape(-1, 4)
+        boxes = boxes.detach().float().cpu().reshape(-1, 4).numpy()
+        if 'masks' not in gt:
+            return boxes, np.zeros((0, *hw), dtype=bool)
+        m = gt.masks
+        m = m.to_ndarray() if hasattr(m, 'to_ndarray') else (
+            m.detach().cpu().numpy() if isinstance(m, Tensor) else np.asarray(m))
+        m = m.reshape(-1, *m.shape[-2:]).astype(bool)
+        masks = np.zeros((m.shape[0], *hw), dtype=bool)
+        h, w = min(hw[0], m.shape[1]), min(hw[1], m.shape[2])
+        masks[:, :h, :w] = m[:, :h, :w]
+        return boxes, masks
+
+    @classmethod
+    def _gt_mask_and_box(cls, sample, hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+        """Union mask (H, W) bool (cropped/padded to ``hw``) and union box of the sample's GT."""
+        boxes, masks = cls._gt_arrays(sample.gt_instances, hw)
         if boxes.shape[0] == 0:
             raise ValueError(f'{sample.metainfo.get("img_path", "sample")}: no GT instance ("'
                              f'{sample.metainfo.get("text", "")}" is a no-target expression): '
                              'train it with a generalized config '
                              '(sequence_coder.generalized=True, e.g. '
                              'configs/recs4r_tiny_synthetic_generalized.py)')
-        box = np.concatenate([boxes[:, :2].min(0).values.numpy(),
-                              boxes[:, 2:].max(0).values.numpy()])
-        mask = np.zeros(hw, dtype=bool)
-        if 'masks' in gt:
-            m = gt.masks
-            m = m.to_ndarray() if hasattr(m, 'to_ndarray') else (
-                m.detach().cpu().numpy() if isinstance(m, Tensor) else np.asarray(m))
-            m = m.reshape(-1, *m.shape[-2:]).any(0)
-            h, w = min(hw[0], m.shape[0]), min(hw[1], m.shape[1])
-            mask[:h, :w] = m[:h, :w]
-        return mask, box
+        box = np.concatenate([boxes[:, :2].min(0), boxes[:, 2:].max(0)])
+        return masks.any(0), box
 
     def _batch_gt(self, batch_data_samples: SampleList, batch_hw: Tuple[int, int]):
         """GT masks (B, H, W) bool at the padded batch size, boxes (B, 4) px, box_only (B,)."""
@@ -473,17 +479,9 @@ class RECS4R(BaseDetector):
         ``present`` (B,) bool."""
         obj_masks, obj_boxes, box_only = [], [], []
         for s in batch_data_samples:
-            gt = s.gt_instances
-            b = gt.bboxes.tensor if hasattr(gt.bboxes, 'tensor') else torch.as_tensor(gt.bboxes)
-            b = b.detach().float().cpu().reshape(-1, 4).numpy()
-            m = np.zeros((b.shape[0], *batch_hw), dtype=bool)
-            if 'masks' in gt and b.shape[0]:
-                src = gt.masks
-                src = src.to_ndarray() if hasattr(src, 'to_ndarray') else (
-                    src.detach().cpu().numpy() if isinstance(src, Tensor) else np.asarray(src))
-                src = src.reshape(-1, *src.shape[-2:]).astype(bool)
-                h, w = min(batch_hw[0], src.shape[1]), min(batch_hw[1], src.shape[2])
-                m[:src.shape[0], :h, :w] = src[:, :h, :w]
+            b, src = self._gt_arrays(s.gt_instances, batch_hw)
+            m = np.zeros((b.shape[0], *batch_hw), dtype=bool)  # one mask per box
+            m[:src.shape[0]] = src[:b.shape[0]]
             obj_masks.append(m)
             obj_boxes.append(b)
             box_only.append(bool(s.metainfo.get('box_only', False)))
