@@ -1,15 +1,13 @@
 """RECSMetric(generalized=True) against hand-computed gRefCOCO scores (GRES cIoU/gIoU,
 N-acc/T-acc, GREC Pr@F1), and the flag-off path unchanged."""
-import contextlib
-import logging
 
 import numpy as np
 import pytest
 import torch
+from log_capture import captured_log
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
-from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
 from recs4r_mm.evaluation import RECSMetric
@@ -61,25 +59,6 @@ def _hand_samples():
         _gsample([BOX_A, BOX_B], [A, B], [BOX_A, [2, 2, 4, 3.5]], [A, _m(2, 3, 2, 4)],
                  [0.55, 0.65], target_type='multi'),
     ]
-
-
-@contextlib.contextmanager
-def captured_log():
-    """Collect the messages of mmengine's current logger into the yielded list."""
-    records = []
-
-    class _H(logging.Handler):
-
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    logger = MMLogger.get_current_instance()
-    handler = _H()
-    logger.addHandler(handler)
-    try:
-        yield records
-    finally:
-        logger.removeHandler(handler)
 
 
 def _evaluate(samples, **kwargs):

@@ -1,14 +1,13 @@
 """RECSMetric against hand-computed values."""
-import logging
 import pickle
 
 import numpy as np
 import pytest
 import torch
+from log_capture import captured_log
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
-from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
 from recs4r_mm.evaluation import RECSMetric, box_inter_union
@@ -125,25 +124,13 @@ def test_resized_protocol_and_log_line():
     hw = (10, 20)
     gt = _mask(hw, 0, 0, 10, 10)
     pred = _mask(hw, 0, 0, 6, 10)
-    records = []
-
-    class _H(logging.Handler):
-
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    logger = MMLogger.get_current_instance()
-    handler = _H()
-    logger.addHandler(handler)
-    try:
+    with captured_log() as records:
         orig = RECSMetric()
         orig.process({}, [_sample([0, 0, 10, 10], [0, 0, 6, 10], gt, pred, hw=hw)])
         o = orig.evaluate(1)
         res = RECSMetric(eval_size=(4, 4))
         res.process({}, [_sample([0, 0, 10, 10], [0, 0, 6, 10], gt, pred, hw=hw)])
         r = res.evaluate(1)
-    finally:
-        logger.removeHandler(handler)
     assert o['recs/RIS_mIoU'] == pytest.approx(60.0)
     # nearest to 4x4 takes source columns 0, 5, 10, 15: pred and gt both keep columns 0 and 5
     assert r['recs/RIS_mIoU'] == pytest.approx(100.0)

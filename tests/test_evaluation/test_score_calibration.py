@@ -3,11 +3,12 @@ functions and as the keys RECSMetric adds."""
 import numpy as np
 import pytest
 import torch
+from log_capture import captured_log
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
-from test_generalized_metric import _evaluate, _hand_samples, captured_log
+from test_generalized_metric import _evaluate, _hand_samples
 
 from recs4r_mm.evaluation import RECSMetric
 from recs4r_mm.evaluation.functional import auroc, expected_calibration_error, reliability_table
