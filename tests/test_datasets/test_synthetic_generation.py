@@ -43,6 +43,29 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     assert meta['params']['image_size'] == 96 and sum(meta['num_scenes'].values()) == 8
 
 
+def test_extra_train_images_grow_train_and_keep_val_and_test(tmp_path):
+    kw = dict(num_images=10, image_size=64, seed=2)
+    base = generate_synthetic_refrs(str(tmp_path / 'base'), **kw)
+    more = generate_synthetic_refrs(str(tmp_path / 'more'), extra_train_images=3, **kw)
+    assert 'extra_train_images' not in base['params']  # older datasets keep their params
+    assert more['params']['extra_train_images'] == 3
+    assert more['num_scenes'] == dict(base['num_scenes'],
+                                      train=base['num_scenes']['train'] + 3)
+    for split in ('val', 'test'):  # the same objects, ids, boxes and expressions
+        with open(tmp_path / 'base' / 'phrase_txts' / f'{split}.json') as f:
+            want = json.load(f)
+        with open(tmp_path / 'more' / 'phrase_txts' / f'{split}.json') as f:
+            assert json.load(f) == want
+    with open(tmp_path / 'more' / 'scenes.json') as f:
+        scenes = json.load(f)
+    assert [sc['split'] for sc in scenes[10:]] == ['train'] * 3
+    with open(tmp_path / 'more' / 'phrase_txts' / 'train.json') as f:
+        train = json.load(f)
+    assert {v['scene_id'] for v in train.values()} >= {'s00010', 's00011', 's00012'}
+    with pytest.raises(ValueError, match='extra_train_images'):
+        generate_synthetic_refrs(str(tmp_path / 'bad'), extra_train_images=-1, **kw)
+
+
 def test_ensure_generates_once_and_regenerates_on_change(tmp_path):
     out = str(tmp_path / 'ds')
     s1 = ensure_synthetic_refrs(out, num_images=4, image_size=64, seed=1)

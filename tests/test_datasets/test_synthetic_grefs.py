@@ -93,6 +93,19 @@ def test_same_params_give_byte_identical_files(grefs, tmp_path):
     assert _tree_hash(grefs['root']) != _tree_hash(str(tmp_path / 'c'))
 
 
+def test_extra_train_images_keep_val_and_test_refs(grefs, tmp_path):
+    more = generate_synthetic_grefs(str(tmp_path / 'm'), extra_train_images=2, **PARAMS)
+    got = _load(str(tmp_path / 'm'))
+    n = PARAMS['num_images']
+    assert more['num_scenes'] == dict(grefs['meta']['num_scenes'],
+                                      train=grefs['meta']['num_scenes']['train'] + 2)
+    for split in ('val', 'test'):
+        assert [r for r in got['refs'] if r['split'] == split] == \
+            [r for r in grefs['refs'] if r['split'] == split]
+    assert {r['split'] for r in got['refs'] if r['image_id'] >= n} == {'train'}
+    assert {r['image_id'] for r in got['refs']} >= {n, n + 1}
+
+
 def test_layout_and_schema(grefs):
     root, inst, refs = grefs['root'], grefs['inst'], grefs['refs']
     assert sorted(os.listdir(root)) == ['grefs(unc).json', 'images', 'instances.json',

@@ -47,6 +47,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--splits', type=float, nargs=3, default=(0.7, 0.1, 0.2),
                    metavar=('TRAIN', 'VAL', 'TEST'), help='scene ratios per split')
+    p.add_argument('--extra-train-images', type=int, default=0, metavar='N',
+                   help='N more scenes, all in train, after the split ones (val and test '
+                   'stay the same scenes)')
     p.add_argument('--image-suffix', default='.png', choices=['.png', '.jpg', '.jpeg'])
     p.add_argument('--no-links', action='store_true',
                    help='write real copies instead of hard links for the per-object images')
@@ -73,10 +76,15 @@ def parse_args(argv=None):
     return args
 
 
+def _scenes(params) -> str:
+    extra = params.get('extra_train_images', 0)
+    return f"{params['num_images']}" + (f' + {extra} train' if extra else '')
+
+
 def format_summary(s) -> str:
     fams = list(next(iter(s['shape_families'].values())))
     lines = [f"synthetic RefDIOR dataset -> {s['out_dir']}",
-             f"  {s['params']['num_images']} images of {s['params']['image_size']} px, "
+             f"  {_scenes(s['params'])} images of {s['params']['image_size']} px, "
              f"seed {s['params']['seed']}, generator {s['params']['generator_version']}",
              f"  {'split':<6}{'scenes':>8}{'objects':>9}{'sentences':>11}  "
              + ' '.join(f'{f:>10}' for f in fams)]
@@ -91,7 +99,7 @@ def format_summary(s) -> str:
 def format_grefs_summary(s) -> str:
     types = ('single', 'multi', 'none')
     lines = [f"synthetic generalized set (gRefCOCO layout) -> {s['out_dir']}",
-             f"  {s['params']['num_images']} images of {s['params']['image_size']} px, "
+             f"  {_scenes(s['params'])} images of {s['params']['image_size']} px, "
              f"seed {s['params']['seed']}, no-target rate {s['params']['no_target_rate']}, "
              f"multi-target rate {s['params']['multi_target_rate']}",
              f"  {'split':<6}{'scenes':>8}{'objects':>9}  "
@@ -114,7 +122,8 @@ def main(argv=None):
                 args.out_dir, num_images=args.num_images, image_size=args.image_size,
                 objects_per_image=tuple(args.objects), seed=args.seed,
                 splits=tuple(args.splits), no_target_rate=args.no_target_rate,
-                multi_target_rate=args.multi_target_rate, overwrite=args.overwrite)
+                multi_target_rate=args.multi_target_rate, overwrite=args.overwrite,
+                extra_train_images=args.extra_train_images)
         except (FileExistsError, ValueError) as e:
             sys.exit(f'error: {e}')
         print(format_grefs_summary(summary))
@@ -125,7 +134,7 @@ def main(argv=None):
             args.out_dir, num_images=args.num_images, image_size=args.image_size,
             objects_per_image=tuple(args.objects), seed=args.seed, splits=tuple(args.splits),
             image_suffix=args.image_suffix, overwrite=args.overwrite,
-            link_images=not args.no_links)
+            link_images=not args.no_links, extra_train_images=args.extra_train_images)
     except (FileExistsError, ValueError) as e:
         sys.exit(f'error: {e}')
     print(format_summary(summary))

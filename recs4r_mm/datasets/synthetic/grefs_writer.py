@@ -45,13 +45,13 @@ GREFS_FILE = 'grefs(unc).json'
 CATEGORY_IDS = {name: k + 1 for k, name in enumerate(CATEGORIES)}
 _DEFAULTS = dict(num_images=400, image_size=384, objects_per_image=(3, 6), seed=0,
                  splits=(0.7, 0.1, 0.2), no_target_rate=0.15, multi_target_rate=0.15,
-                 sentences_per_object=(2, 3))
+                 sentences_per_object=(2, 3), extra_train_images=0)
 
 
 def _normalise_params(num_images, image_size, objects_per_image, seed, splits, no_target_rate,
-                      multi_target_rate, sentences_per_object) -> Dict:
+                      multi_target_rate, sentences_per_object, extra_train_images=0) -> Dict:
     params = check_common_params(num_images, image_size, objects_per_image, seed, splits,
-                                 sentences_per_object)
+                                 sentences_per_object, extra_train_images)
     r_none, r_multi = float(no_target_rate), float(multi_target_rate)
     if min(r_none, r_multi) < 0 or r_none + r_multi > 0.9:
         raise ValueError(f'no_target_rate and multi_target_rate must be >= 0 with a sum <= 0.9, '
@@ -85,14 +85,14 @@ def _write_grefs(root: str, params: Dict) -> Dict:
     os.makedirs(osp.join(root, 'images'), exist_ok=True)
     n, size, seed = params['num_images'], params['image_size'], params['seed']
     n_sent = tuple(params['sentences_per_object'])
-    split_of = scene_splits(n, params['splits'], seed)
+    split_of = scene_splits(n, params['splits'], seed, params.get('extra_train_images', 0))
     width = id_width(params)
     images, anns, refs = [], [], []
     n_refs = {s: Counter() for s in SPLITS}
     n_sents = {s: Counter() for s in SPLITS}
     kinds = {s: Counter() for s in SPLITS}
     categories, n_scenes, n_objects = Counter(), Counter(), Counter()
-    for i in range(n):
+    for i in range(len(split_of)):
         scene = make_scene(np.random.default_rng([seed, 0, i]), size,
                            tuple(params['objects_per_image']), n_sent)
         split, file_name = split_of[i], f's{i:0{width}d}.png'
@@ -157,7 +157,7 @@ def generate_synthetic_grefs(out_dir: str, num_images: int = 400, image_size: in
                              splits: Sequence[float] = (0.7, 0.1, 0.2),
                              no_target_rate: float = 0.15, multi_target_rate: float = 0.15,
                              sentences_per_object: Tuple[int, int] = (2, 3),
-                             overwrite: bool = False) -> Dict:
+                             overwrite: bool = False, extra_train_images: int = 0) -> Dict:
     """Generate a synthetic generalized referring set in gRefCOCO's layout.
 
     Args:
@@ -174,12 +174,15 @@ def generate_synthetic_grefs(out_dir: str, num_images: int = 400, image_size: in
             get fewer when their description has fewer distinct wordings).
         overwrite: replace an existing non-empty ``out_dir`` (only if this generator
             wrote it).
+        extra_train_images: scenes added to train after the ``num_images`` split ones;
+            val and test stay the same.
 
     Returns:
         The summary: ``meta.json``'s content plus ``out_dir`` and ``generated``.
     """
     params = _normalise_params(num_images, image_size, objects_per_image, seed, splits,
-                               no_target_rate, multi_target_rate, sentences_per_object)
+                               no_target_rate, multi_target_rate, sentences_per_object,
+                               extra_train_images)
     return write_atomically(out_dir, overwrite, lambda tmp: _write_grefs(tmp, params),
                             GREFS_GENERATOR)
 

@@ -42,8 +42,9 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 
 
 def check_common_params(num_images, image_size, objects_per_image, seed, splits,
-                        sentences_per_object) -> Dict:
-    """Validate the parameters every synthetic generator shares; returns them normalised."""
+                        sentences_per_object, extra_train_images=0) -> Dict:
+    """Validate the parameters every synthetic generator shares; returns them normalised
+    (``extra_train_images`` only when positive, so older datasets keep their parameters)."""
     if int(num_images) < 1:
         raise ValueError(f'num_images must be >= 1, got {num_images}')
     if int(image_size) < 64:
@@ -61,15 +62,20 @@ def check_common_params(num_images, image_size, objects_per_image, seed, splits,
         raise ValueError(f'splits must be 3 non-negative (train, val, test) ratios, '
                          f'got {splits}')
     ratios = [round(r / sum(ratios), 6) for r in ratios]
-    return dict(num_images=int(num_images), image_size=int(image_size),
-                objects_per_image=[lo, hi], seed=int(seed), splits=ratios,
-                sentences_per_object=[s_lo, s_hi])
+    if int(extra_train_images) < 0:
+        raise ValueError(f'extra_train_images must be >= 0, got {extra_train_images}')
+    params = dict(num_images=int(num_images), image_size=int(image_size),
+                  objects_per_image=[lo, hi], seed=int(seed), splits=ratios,
+                  sentences_per_object=[s_lo, s_hi])
+    if int(extra_train_images):
+        params['extra_train_images'] = int(extra_train_images)
+    return params
 
 
 def _normalise_params(num_images, image_size, objects_per_image, seed, splits,
-                      image_suffix, sentences_per_object) -> Dict:
+                      image_suffix, sentences_per_object, extra_train_images=0) -> Dict:
     params = check_common_params(num_images, image_size, objects_per_image, seed, splits,
-                                 sentences_per_object)
+                                 sentences_per_object, extra_train_images)
     suffix = image_suffix if image_suffix.startswith('.') else '.' + image_suffix
     if suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f'image_suffix must be one of {IMAGE_SUFFIXES}, got {image_suffix!r}')
@@ -92,9 +98,11 @@ def split_counts(n: int, ratios: Sequence[float]) -> Tuple[int, int, int]:
     return tuple(counts)
 
 
-def scene_splits(n: int, ratios: Sequence[float], seed: int) -> List[str]:
-    """The split of each of ``n`` scenes (``split_counts`` scenes per split, the scenes
-    permuted with the stream ``[seed, 1]``)."""
+def scene_splits(n: int, ratios: Sequence[float], seed: int,
+                 extra_train: int = 0) -> List[str]:
+    """The split of each of ``n + extra_train`` scenes: the first ``n`` get
+    ``split_counts`` scenes per split (permuted with the stream ``[seed, 1]``), the
+    ``extra_train`` after them are all train, so val and test do not change."""
     counts = split_counts(n, ratios)
     order = np.random.default_rng([seed, 1]).permutation(n)
     out = [''] * n
@@ -102,12 +110,17 @@ def scene_splits(n: int, ratios: Sequence[float], seed: int) -> List[str]:
         start = sum(counts[:k])
         for i in order[start:start + counts[k]]:
             out[int(i)] = name
-    return out
+    return out + ['train'] * extra_train
+
+
+def num_scenes(params: Dict) -> int:
+    """Scenes written: ``num_images`` plus the extra training scenes."""
+    return params['num_images'] + params.get('extra_train_images', 0)
 
 
 def id_width(params: Dict) -> int:
-    """Digits of object and scene ids (5, or more when ``num_images x max objects`` needs)."""
-    return max(5, len(str(params['num_images'] * params['objects_per_image'][1] - 1)))
+    """Digits of object and scene ids (5, or more when ``scenes x max objects`` needs)."""
+    return max(5, len(str(num_scenes(params) * params['objects_per_image'][1] - 1)))
 
 
 def encode_image(img: np.ndarray, suffix: str) -> bytes:
@@ -139,12 +152,12 @@ def _write_dataset(root: str, params: Dict, link_images: bool) -> Dict:
     for sub in ('images', 'masks', 'phrase_txts'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
     n, size, seed = params['num_images'], params['image_size'], params['seed']
-    scene_split = scene_splits(n, params['splits'], seed)
+    scene_split = scene_splits(n, params['splits'], seed, params.get('extra_train_images', 0))
     width = id_width(params)
     phrases = {s: {} for s in SPLITS}
     scenes, families, categories = [], {s: Counter() for s in SPLITS}, Counter()
     next_id = 0
-    for i in range(n):
+    for i in range(len(scene_split)):
         scene = make_scene(np.random.default_rng([seed, 0, i]), size,
                            tuple(params['objects_per_image']),
                            tuple(params['sentences_per_object']))
@@ -266,7 +279,7 @@ def generate_synthetic_refrs(out_dir: str, num_images: int = 200, image_size: in
                              splits: Sequence[float] = (0.7, 0.1, 0.2),
                              image_suffix: str = '.png', overwrite: bool = False,
                              sentences_per_object: Tuple[int, int] = (2, 3),
-                             link_images: bool = True) -> Dict:
+                             link_images: bool = True, extra_train_images: int = 0) -> Dict:
     """Generate a synthetic remote-sensing referring dataset in RefDIOR layout.
 
     Args:
@@ -282,12 +295,15 @@ def generate_synthetic_refrs(out_dir: str, num_images: int = 200, image_size: in
         sentences_per_object: (min, max) expressions per object.
         link_images: store the extra per-object copies of a scene image as hard
             links (falls back to copies where links are not supported).
+        extra_train_images: scenes added to train after the ``num_images`` split ones
+            (scene ``num_images + j`` uses stream ``[seed, 0, num_images + j]``), so the
+            training set grows while val and test stay the same scenes.
 
     Returns:
         The summary: ``meta.json``'s content plus ``out_dir`` and ``generated``.
     """
     params = _normalise_params(num_images, image_size, objects_per_image, seed, splits,
-                               image_suffix, sentences_per_object)
+                               image_suffix, sentences_per_object, extra_train_images)
     return write_atomically(out_dir, overwrite,
                             lambda tmp: _write_dataset(tmp, params, link_images))
 
@@ -344,7 +360,7 @@ def ensure_synthetic_refrs(out_dir: str, **kwargs) -> Dict:
     link_images = kwargs.pop('link_images', True)
     defaults = dict(num_images=200, image_size=128, objects_per_image=(3, 6), seed=0,
                     splits=(0.7, 0.1, 0.2), image_suffix='.png',
-                    sentences_per_object=(2, 3))
+                    sentences_per_object=(2, 3), extra_train_images=0)
     unknown = set(kwargs) - set(defaults)
     if unknown:
         raise TypeError(f'ensure_synthetic_refrs: unknown arguments {sorted(unknown)}')
