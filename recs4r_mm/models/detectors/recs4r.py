@@ -685,7 +685,7 @@ class RECS4R(BaseDetector):
                                    pointer_prior=self.grounding(vis)[1])
         coarse_boxes = self.coder.rect(coarse['tokens'], coarse['coords'])  # B_c = Rect(P_c)
         out = dict(coarse_tokens=coarse['tokens'], coarse_coords=coarse['coords'],
-                   coarse_boxes=coarse_boxes)
+                   coarse_boxes=coarse_boxes, no_target_prob=coarse['no_target_prob'])
         if not self.two_stage:
             out.update(tokens=coarse['tokens'], coords=coarse['coords'],
                        scores=coarse['scores'])

@@ -80,11 +80,13 @@ class LUCDPHead(BaseModule):
             False recomputes the whole prefix each step, PolyFormer's public decoder, kept
             for benchmarks), ``max_len`` (None: the ``max_len`` above; a lower limit of
             generated tokens), ``min_vertices`` (3: vertices before END may be emitted; never
-            below 3 per ring), ``allow_parts`` / ``allow_holes`` (True: SEP / HOLE allowed).
+            below 3 per ring), ``allow_parts`` / ``allow_holes`` (True: SEP / HOLE allowed),
+            ``no_target_thr`` (generalized only; None: the most probable token): the first
+            generated token is END ("no target") iff its probability is >= this.
     """
     DEFAULT_TRAIN_CFG = dict(input_coord_noise=0.0, self_feed_prob=0.0, first_token_weight=1.0)
     DEFAULT_TEST_CFG = dict(use_cache=True, max_len=None, min_vertices=3, allow_parts=True,
-                            allow_holes=True)
+                            allow_holes=True, no_target_thr=None)
 
     def __init__(self,
                  embed_dims: int = 256,
@@ -440,7 +442,8 @@ class LUCDPHead(BaseModule):
         Returns:
             dict: ``tokens`` (B, T) long (START first, END last, -1 padding), ``coords``
             (B, T, 2) in [0, 1], ``scores`` (B,) geometric mean of the chosen tokens'
-            probabilities.
+            probabilities, ``no_target_prob`` (B,) the probability of END as the first
+            generated token (generalized heads; 0 otherwise).
         """
         cfg = self.test_cfg
         use_cache = cfg['use_cache'] if use_cache is None else use_cache
@@ -470,6 +473,8 @@ class LUCDPHead(BaseModule):
         logp_sum = memory.new_zeros(b)
         n_tok = memory.new_zeros(b)
         n_prefix = len(self.forced_prefix)
+        no_target_prob = memory.new_zeros(b)
+        no_target_thr = cfg['no_target_thr']
         last = 0
         for t in range(max_len):
             if use_cache:
@@ -482,6 +487,13 @@ class LUCDPHead(BaseModule):
             xy = self.regress(h, ctx)[:, 0]
             allowed = self._allowed(t, max_len, ring, total, min_vertices)
             cls = logits.masked_fill(~allowed, float('-inf')).argmax(-1)
+            if self.generalized and t == n_prefix:  # target or not: END vs the first vertex
+                no_target_prob = F.softmax(logits.masked_fill(~allowed, float('-inf')),
+                                           -1)[:, TOKEN_END]
+                if no_target_thr is not None:
+                    cls = torch.where(no_target_prob >= float(no_target_thr),
+                                      torch.full_like(cls, TOKEN_END),
+                                      torch.full_like(cls, TOKEN_COORD))
             logp = F.log_softmax(logits, -1).gather(1, cls[:, None])[:, 0]
             active = ~finished
             logp_sum = logp_sum + torch.where(active, logp, torch.zeros_like(logp))
@@ -500,4 +512,5 @@ class LUCDPHead(BaseModule):
             if bool(finished.all()):
                 break
         scores = torch.exp(logp_sum / n_tok.clamp(min=1))
-        return dict(tokens=tokens[:, :last + 1], coords=coords[:, :last + 1], scores=scores)
+        return dict(tokens=tokens[:, :last + 1], coords=coords[:, :last + 1], scores=scores,
+                    no_target_prob=no_target_prob)

@@ -1,4 +1,6 @@
 """LUCDP head: teacher forcing, KV-cached == uncached decoding, decoding constraints, losses."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -265,6 +267,26 @@ def test_generalized_grammar(mm_scope, bias):
         assert tokens == [TOKEN_START] + c * 3 + o + c * 3 + o + c * 5 + [TOKEN_END]
     with pytest.raises(ValueError, match='generalized'):
         _head(mm_scope, generalized=True, seq_format='box_polygon')
+
+
+@pytest.mark.parametrize('thr,empty', [(None, False), (0.25, True), (0.35, False)])
+def test_no_target_threshold(mm_scope, thr, empty):
+    """test_cfg.no_target_thr: the first generated token is END iff P(END) >= thr (P over
+    the two tokens allowed there); no_target_prob reports that probability."""
+    head = _head(mm_scope, max_len=14, generalized=True, test_cfg=dict(no_target_thr=thr))
+    head.eval()
+    with torch.no_grad():
+        head.cls_branch.weight.zero_()
+        head.cls_branch.bias.fill_(-50.0)
+        head.cls_branch.bias[TOKEN_COORD] = 0.0
+        head.cls_branch.bias[TOKEN_END] = math.log(0.3 / 0.7)  # P(END) = 0.3 at the first step
+    out = head.predict(torch.randn(2, 6, 16))
+    assert out['no_target_prob'].tolist() == pytest.approx([0.3, 0.3], abs=1e-6)
+    firsts = out['tokens'][:, 1].tolist()
+    assert firsts == ([TOKEN_END] * 2 if empty else [TOKEN_COORD] * 2)
+    assert (out['tokens'].shape[1] == 2) == empty
+    assert _head(mm_scope).eval().predict(torch.randn(2, 6, 16))['no_target_prob'].tolist() == \
+        [0.0, 0.0]  # a classic head has no such decision
 
 
 def test_first_token_weight(mm_scope):
