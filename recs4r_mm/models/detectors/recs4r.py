@@ -672,7 +672,9 @@ class RECS4R(BaseDetector):
             dict: ``tokens`` (B, T), ``coords`` (B, T, 2) normalised by the padded input size,
             ``scores`` (B,) (the confidence head's probability when it is on), ``empty`` (B,)
             bool (the coarse or the final sequence says "no target"; generalized models only),
-            ``coarse_boxes`` (B, 4) normalised, and the coarse sequence.
+            ``coarse_boxes`` (B, 4) normalised, the coarse sequence, and (generalized heads)
+            ``no_target_prob`` / ``fine_no_target_prob`` (B,), each stage's probability of
+            END as its first token.
         """
         b, _, hp, wp = batch_inputs.shape
         device = batch_inputs.device
@@ -709,7 +711,8 @@ class RECS4R(BaseDetector):
         if self.score_head is not None:
             scores = self.score_head(feats.memory, feats.padding_mask).sigmoid()
         out.update(tokens=fine['tokens'], coords=coords, scores=scores,
-                   crop_boxes=feats.crop_boxes / norm)
+                   crop_boxes=feats.crop_boxes / norm,
+                   fine_no_target_prob=fine['no_target_prob'])
         if self.generalized:  # START, END at either stage: "no target"
             out['empty'] = (coarse['tokens'][:, 1] == TOKEN_END) | \
                 (fine['tokens'][:, 1] == TOKEN_END)

@@ -121,6 +121,25 @@ def test_predict_end_to_end_on_a_mixed_batch(tiny_cfg, make_batch):
         assert ((p.scores >= 0) & (p.scores <= 1)).all()
 
 
+def test_no_target_threshold_decides_at_either_stage(tiny_cfg, make_batch):
+    """head.test_cfg.no_target_thr: 0 makes every answer empty, 1 none (END as the first
+    token is never chosen); decode reports each stage's P(END first)."""
+    model = _build(tiny_cfg).eval()
+    imgs, samples = _mixed_batch(make_batch)
+    inputs, samples = _inputs(model, imgs, samples, False)
+    with torch.no_grad():
+        out = model.decode(inputs, model._texts(samples))
+        for key in ('no_target_prob', 'fine_no_target_prob'):
+            assert out[key].shape == (3, ) and ((out[key] >= 0) & (out[key] <= 1)).all()
+        counts = {}
+        for thr in (0.0, 1.0):
+            model.head.test_cfg['no_target_thr'] = thr
+            assert model.fine_modules.head.test_cfg['no_target_thr'] == thr  # shared head
+            counts[thr] = [len(r.pred_instances) for r in model.predict(inputs, samples)]
+    assert counts[0.0] == [0, 0, 0]
+    assert min(counts[1.0]) >= 1
+
+
 def test_score_head_target_is_overlap_with_a_present_target():
     from recs4r_mm.models.heads import ContourScoreHead
     head = ContourScoreHead(8, num_heads=2)
