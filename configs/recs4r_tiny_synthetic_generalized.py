@@ -10,8 +10,9 @@ _base_ = ['./recs4r_tiny_synthetic_native.py']
 
 dataset_type = 'SyntheticGRefRSDataset'
 data_root = 'data/synthetic_grefs_384/'
+# the main job's scenes, its 1,120 extra training scenes included
 synthetic_generator = dict(num_images=400, image_size=384, seed=0, no_target_rate=0.15,
-                           multi_target_rate=0.15)
+                           multi_target_rate=0.15, extra_train_images=1120)
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text', 'box_only',
              'category', 'no_target', 'target_type')
 img_scale = (128, 128)
@@ -30,7 +31,7 @@ test_pipeline = [
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),  # GT at original size
     dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
-# one expression per ref and epoch (4463 expressions, 1793 refs): 15 epochs fit in 20 minutes
+# one expression per ref and epoch: 3 epochs fit in 20 minutes
 train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root,
                                      generator=synthetic_generator, pipeline=train_pipeline,
                                      sample_one_expression=True))
@@ -44,8 +45,10 @@ model = dict(
     text_encoder=dict(vocab_file='{{ fileDirname }}/_base_/datasets/synthetic_grefs_vocab.txt',
                       bert_config=dict(vocab_size=157)),
     sequence_coder=dict(generalized=True),
-    # "is there a target?" is the first generated token (END or a vertex): weighted up
-    head=dict(train_cfg=dict(first_token_weight=5.0)),
+    # "is there a target?" is the first generated token (END or a vertex): weighted up in
+    # training; at test it is END when P(END) >= 0.3 (chosen on val: N-acc 73.9 / T-acc 90.5
+    # vs 57.6 / 96.8 for the more probable token; test split 70.7 / 90.8 vs 54.8 / 97.1)
+    head=dict(train_cfg=dict(first_token_weight=5.0), test_cfg=dict(no_target_thr=0.3)),
     # the confidence head: is the fine crop's source box the target (IoU >= 0.5)?
     score_head=dict(type='ContourScoreHead', embed_dims={{_base_.embed_dims}}, num_heads=4),
     # half the fine crops from the coarse stage's free-running box, after a ramp over the
@@ -54,8 +57,8 @@ model = dict(
 
 val_evaluator = dict(type='RECSMetric', generalized=True, category_key='category')
 test_evaluator = val_evaluator
-max_epochs = 15
-train_cfg = dict(max_epochs=max_epochs, val_interval=3)
+max_epochs = 3
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=0, end=max_epochs,
