@@ -146,6 +146,11 @@ class LUCDPHead(BaseModule):
         self.generalized = bool(generalized)
         if self.generalized and seq_format != 'contour':
             raise ValueError("LUCDPHead(generalized=True) needs seq_format='contour'")
+        thr = self.test_cfg['no_target_thr']
+        if thr is not None and (not self.generalized or not 0.0 <= float(thr) <= 1.0):
+            raise ValueError(f'LUCDPHead.test_cfg.no_target_thr={thr!r}: a probability in '
+                             f'[0, 1], for a generalized head only (sequence_coder.generalized'
+                             f'=True); None keeps the more probable token')
         self.num_classes = NUM_GENERALIZED_TOKEN_CLASSES if generalized else NUM_TOKEN_CLASSES
         self.gcl_raster_size = gcl_raster_size
         self.gcl_tau = gcl_tau

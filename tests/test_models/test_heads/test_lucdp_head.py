@@ -287,6 +287,9 @@ def test_no_target_threshold(mm_scope, thr, empty):
     assert (out['tokens'].shape[1] == 2) == empty
     assert _head(mm_scope).eval().predict(torch.randn(2, 6, 16))['no_target_prob'].tolist() == \
         [0.0, 0.0]  # a classic head has no such decision
+    for bad in (dict(), dict(generalized=True)):  # a classic head; a value outside [0, 1]
+        with pytest.raises(ValueError, match='no_target_thr'):
+            _head(mm_scope, test_cfg=dict(no_target_thr=0.3 if not bad else 1.5), **bad)
 
 
 def test_first_token_weight(mm_scope):
