@@ -19,7 +19,6 @@ from typing import Dict, Iterable, List, Optional
 from mmengine.fileio import get_local_path
 
 from recs4r_mm.registry import DATASETS
-from .base_referring import require_path
 from .mask_io import unwrap_segmentation
 from .refer import ReferDataset, load_refs_pickle
 
@@ -71,7 +70,7 @@ class GRefCOCODataset(ReferDataset):
             generalized=generalized,
             **kwargs)
 
-    def _load_grefs(self) -> List[Dict]:
+    def _load_refs_file(self) -> List[Dict]:
         if self.split_file.endswith('.p'):
             return load_refs_pickle(self.split_file)
         refs = load_json_file(self.split_file, 'refs file')
@@ -105,17 +104,7 @@ class GRefCOCODataset(ReferDataset):
         return targets
 
     def load_refs(self) -> Iterable[Dict]:
-        require_path(self.data_root or '.', 'data_root directory')
-        require_path(self.ann_file, 'annotation file')
-        require_path(self.split_file, 'refs split file')
-        img_dir = self.data_prefix.get('img_path', '')
-        require_path(img_dir, 'image directory')
-        refs = self._load_grefs()
-        images, anns, names = self._coco_index()
-        self._check_split(refs)
-        for ref in refs:
-            if ref.get('split') != self.split:
-                continue
+        for ref, img_dir, images, anns, names in self._split_refs():
             name = f'{self.short_path(self.split_file)}: ref {ref.get("ref_id")}'
             img = images.get(ref.get('image_id'))
             if img is None:

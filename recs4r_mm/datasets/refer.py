@@ -146,18 +146,27 @@ class ReferDataset(BaseReferringDataset):
             sentences.append((sent_id, text))
         return sentences
 
-    def load_refs(self) -> Iterable[Dict]:
+    def _load_refs_file(self) -> List[Dict]:
+        """The refs of ``split_file`` (every split)."""
+        return load_refs_pickle(self.split_file)
+
+    def _split_refs(self) -> Iterable[Tuple[Dict, str, Dict, Dict, Dict]]:
+        """Check the paths, read the refs and the COCO index, and yield ``(ref, image
+        directory, images, anns, category names)`` for each ref of ``split``."""
         require_path(self.data_root or '.', 'data_root directory')
         require_path(self.ann_file, 'annotation file')
         require_path(self.split_file, 'refs split file')
         img_dir = self.data_prefix.get('img_path', '')
         require_path(img_dir, 'image directory')
-        refs = load_refs_pickle(self.split_file)
+        refs = self._load_refs_file()
         images, anns, names = self._coco_index()
         self._check_split(refs)
         for ref in refs:
-            if ref.get('split') != self.split:
-                continue
+            if ref.get('split') == self.split:
+                yield ref, img_dir, images, anns, names
+
+    def load_refs(self) -> Iterable[Dict]:
+        for ref, img_dir, images, anns, names in self._split_refs():
             ann = anns.get(ref.get('ann_id'))
             img = images.get(ref.get('image_id'))
             if ann is None or img is None:
