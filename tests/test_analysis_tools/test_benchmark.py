@@ -46,6 +46,41 @@ def test_benchmark_cli_on_tiny_config(benchmark_tool, tmp_path, single_thread, c
     assert res['decode']['rows'][0]['vertices'] == 4
 
 
+def test_plain_attention_switch_times_the_same_model(benchmark_tool, single_thread):
+    """--plain-attention swaps the fused attention kernel for plain ops in every attention
+    layer: same weights and inputs, so the first training loss agrees to rounding."""
+    args = [TINY_CONFIG, '--shape', '64', '64', '--iters', '1', '--warmup', '0',
+            '--skip-inference', '--skip-decode', '--threads', '1']
+    fused = benchmark_tool.main(args)
+    plain = benchmark_tool.main(args + ['--plain-attention'])
+    assert (fused['attention'], plain['attention']) == ('fused', 'plain')
+    assert abs(fused['train']['loss'][0] - plain['train']['loss'][0]) < 1e-4
+    assert fused['train']['loss'][0] > 0.1
+
+
+def test_native_crop_configs_get_the_image_as_loaded(benchmark_tool, single_thread):
+    """The shared recipe's fine stage crops the image as loaded (refine.crop_source /
+    fine_gt = 'original'): the benchmark's batches carry it, at --original-shape."""
+    args = [TINY_CONFIG, '--shape', '64', '64', '--original-shape', '192', '160', '--iters', '1',
+            '--warmup', '0', '--skip-decode', '--threads', '1', '--batch-size', '2',
+            '--cfg-options', 'model.refine.crop_source=original', 'model.refine.fine_gt=original']
+    res = benchmark_tool.main(args)
+    assert res['original_shape'] == [192, 160]
+    assert math.isfinite(res['train']['loss'][0]) and res['train']['loss'][0] > 0
+    assert res['inference']['vertices_per_image'] == [16, 16]
+    batch = benchmark_tool.make_batch(2, (64, 64), with_gt=True, keep_original=True,
+                                      original_shape=(192, 160))
+    s = batch['data_samples'][0]
+    assert tuple(s.ori_img.shape) == (3, 192, 160)
+    assert tuple(batch['inputs'][0].shape) == (3, 64, 64)
+    assert s.metainfo['scale_factor'] == (64 / 160, 64 / 192)
+    # the GT as loaded and the GT at the input are the same object
+    ori_m = s.ori_gt_mask[0].numpy().astype(bool)
+    ys, xs = np.nonzero(ori_m)
+    box = s.gt_instances.bboxes[0].numpy()
+    assert abs(xs.min() * 64 / 160 - box[0]) <= 1.5 and abs(ys.max() * 64 / 192 - box[3]) <= 1.5
+
+
 def test_cached_and_uncached_decoding_give_the_same_sequence(benchmark_tool, single_thread):
     from mmengine.config import Config
 

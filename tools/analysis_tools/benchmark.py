@@ -9,7 +9,8 @@ same-size BERT with random weights (as in ``get_flops.py``).
 
     python tools/analysis_tools/benchmark.py configs/recs4r_swin-t_refdior.py \
         [--checkpoint CKPT] [--device cpu|cuda] [--batch-size 1] [--iters 5] \
-        [--num-vertices 16 32 64 128] [--shape 512 512] [--threads N] [--out bench.json]
+        [--num-vertices 16 32 64 128] [--shape 512 512] [--original-shape 800 800] \
+        [--threads N] [--plain-attention] [--out bench.json]
 
 Reported:
   * inference: ms/image and images/s of ``model.test_step`` (preprocess, coarse [+ fine]
@@ -25,7 +26,11 @@ Reported:
 
 By default every decoding (in the inference phase too) is forced to emit exactly
 ``sequence_coder.num_vertices`` vertices + END per stage: a model with random weights would
-otherwise stop after 3 vertices. ``--natural-length`` lets a trained checkpoint stop where it wants.
+otherwise stop after 3 vertices. ``--natural-length`` lets a trained checkpoint stop where it
+wants. ``--plain-attention`` times the attention layers' plain matmul/softmax path instead of
+the fused ``scaled_dot_product_attention`` (``MultiheadAttention.fused``), for comparison. For
+a fine stage that crops the image as loaded (the shared recipe), each sample carries a random
+original of ``--original-shape`` (default: the input's), the input being its resize.
 """
 import argparse
 import json
@@ -181,29 +186,57 @@ def random_polygon_mask(hw: Sequence[int], rng: np.random.RandomState,
 
 
 def make_batch(batch_size: int, shape: Sequence[int], text: str = EXPRESSION,
-               with_gt: bool = False, seed: int = 0) -> Dict:
+               with_gt: bool = False, seed: int = 0, keep_original: bool = False,
+               original_shape: Optional[Sequence[int]] = None) -> Dict:
     """A data batch as a dataloader would give it: ``inputs`` (list of uint8 (3, H, W)) and
-    ``data_samples`` (DetDataSample with text; with ``with_gt`` a random polygon GT)."""
+    ``data_samples`` (DetDataSample with text; with ``with_gt`` a random polygon GT).
+
+    With ``keep_original`` each sample also carries what ``KeepOriginalImage`` +
+    ``PackRECSInputs`` add for a fine stage that crops the image as loaded: ``ori_img``
+    (3, H', W') of ``original_shape`` (default: the input's), the input being its resize, and
+    with ``with_gt`` the GT as loaded (``ori_gt_mask``, ``ori_gt_masks``)."""
+    import torch.nn.functional as F
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData
     rng = np.random.RandomState(seed)
     h, w = int(shape[0]), int(shape[1])
+    oh, ow = (h, w) if original_shape is None else tuple(int(v) for v in original_shape[:2])
     inputs, samples = [], []
     for i in range(batch_size):
-        inputs.append(torch.from_numpy(rng.randint(0, 256, (3, h, w), dtype=np.uint8)))
+        ori = torch.from_numpy(rng.randint(0, 256, (3, oh, ow), dtype=np.uint8))
+        img = ori if (oh, ow) == (h, w) else F.interpolate(
+            ori[None].float(), size=(h, w), mode='bilinear', align_corners=False
+        )[0].round().clamp(0, 255).to(torch.uint8)
+        inputs.append(img)
         s = DetDataSample(metainfo=dict(
-            img_id=i, img_path=f'random_{i}.png', ori_shape=(h, w), img_shape=(h, w),
-            scale_factor=(1.0, 1.0), text=text, box_only=False))
+            img_id=i, img_path=f'random_{i}.png', ori_shape=(oh, ow), img_shape=(h, w),
+            scale_factor=(w / ow, h / oh), text=text, box_only=False))
+        if keep_original:
+            s.ori_img = ori
+            s.set_metainfo(dict(ori_img_scale=(1.0, 1.0)))
         if with_gt:
-            m = random_polygon_mask((h, w), rng)
+            ori_m = random_polygon_mask((oh, ow), rng)
+            m = ori_m if (oh, ow) == (h, w) else F.interpolate(
+                torch.from_numpy(ori_m)[None, None].float(), size=(h, w), mode='nearest'
+            )[0, 0].numpy().astype(bool)
+            if not m.any():
+                m = ori_m[:h, :w] if ori_m[:h, :w].any() else np.ones((h, w), bool)
             ys, xs = np.nonzero(m)
             box = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
             s.gt_instances = InstanceData(bboxes=torch.from_numpy(box),
                                           masks=BitmapMasks(m[None], h, w),
                                           labels=torch.zeros(1, dtype=torch.long))
+            if keep_original:
+                s.ori_gt_mask = torch.from_numpy(ori_m[None].astype(np.uint8))
+                s.ori_gt_masks = s.ori_gt_mask.clone()
         samples.append(s)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def keeps_original(model) -> bool:
+    """Whether the model's fine stage crops the image as loaded (``ori_img`` needed)."""
+    return bool(model.two_stage and model.refine_cfg['crop_source'] == 'original')
 
 
 # ---------------------------------------------------------------------------------- phases
@@ -219,9 +252,10 @@ def _summary(times: List[float], batch_size: int, device, per_phase: bool,
 
 
 def bench_inference(model, batch_size: int, shape, iters: int, warmup: int,
-                    device: str) -> Dict:
+                    device: str, original_shape: Optional[Sequence[int]] = None) -> Dict:
     """Median time of ``model.test_step`` on a random batch."""
-    data = make_batch(batch_size, shape, with_gt=False)
+    data = make_batch(batch_size, shape, with_gt=False, keep_original=keeps_original(model),
+                      original_shape=original_shape)
     model.eval()
     before = current_memory_mb(device)
     per_phase = reset_peak_memory(device)
@@ -243,10 +277,11 @@ def bench_inference(model, batch_size: int, shape, iters: int, warmup: int,
 
 
 def bench_train(model, cfg, batch_size: int, shape, iters: int, warmup: int,
-                device: str) -> Dict:
+                device: str, original_shape: Optional[Sequence[int]] = None) -> Dict:
     """Median time of ``model.train_step`` (loss + backward + optimizer step)."""
     from mmengine.optim import build_optim_wrapper
-    data = make_batch(batch_size, shape, with_gt=True, seed=1)
+    data = make_batch(batch_size, shape, with_gt=True, seed=1,
+                      keep_original=keeps_original(model), original_shape=original_shape)
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     before = current_memory_mb(device)
@@ -332,13 +367,15 @@ def bench_decode(model, cfg, vertices: Sequence[int], shape, repeat: int,
 
 # ---------------------------------------------------------------------------------- report
 def format_report(res: Dict) -> str:
+    ori = res.get('original_shape')
+    ori = f", fine crops from the {ori[0]}x{ori[1]} image as loaded" if ori else ''
     lines = [
         f"config: {res['config']}",
         f"device: {res['device']}, threads: {res['threads']}, batch: {res['batch_size']}, "
         f"input: {res['shape'][0]}x{res['shape'][1]}, "
         f"{'coarse + fine (' + str(res['fine_size']) + ')' if res['two_stage'] else 'single stage'}"
         f", {res['decode_vertices']} vertices/stage"
-        f"{' (forced)' if res['forced_length'] else ''}",
+        f"{' (forced)' if res['forced_length'] else ''}, {res['attention']} attention{ori}",
         f"weights: {res['checkpoint'] or 'random'}"
         f"{', random same-size BERT' if res['random_text_encoder'] else ''}", '',
         '| phase | iters | ms/image | images/s | peak memory MiB (at start) | memory |',
@@ -373,11 +410,17 @@ def run(cfg, checkpoint: Optional[str] = None, device: str = 'cpu', batch_size: 
         vertices: Sequence[int] = (16, 32, 64, 128), decode_repeat: int = 3,
         natural_length: bool = False, random_text_encoder: Optional[bool] = None,
         skip_inference: bool = False, skip_train: bool = False,
-        skip_decode: bool = False, config_name: str = '') -> Dict:
+        skip_decode: bool = False, config_name: str = '',
+        plain_attention: bool = False,
+        original_shape: Optional[Sequence[int]] = None) -> Dict:
     """Run the selected phases and return the figures (see :func:`format_report`)."""
+    from recs4r_mm.models.layers import MultiheadAttention
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         model, rand_bert = build_model(cfg, checkpoint, device, random_text_encoder, tmp)
+    for m in model.modules():
+        if isinstance(m, MultiheadAttention):
+            m.fused = not plain_attention
     n = model.coder.num_vertices if natural_length else force_length(model)
     res = dict(config=config_name, device=device, threads=torch.get_num_threads(),
                batch_size=batch_size, shape=[int(shape[0]), int(shape[1])],
@@ -386,13 +429,18 @@ def run(cfg, checkpoint: Optional[str] = None, device: str = 'cpu', batch_size: 
                decode_vertices=int(n), forced_length=not natural_length,
                checkpoint=checkpoint, random_text_encoder=rand_bert,
                params_m=sum(p.numel() for p in model.parameters()) / 1e6,
+               attention='plain' if plain_attention else 'fused',
+               original_shape=None if not keeps_original(model) else
+               [int(v) for v in (original_shape or shape)[:2]],
                torch=torch.__version__)
     if not skip_inference:
-        res['inference'] = bench_inference(model, batch_size, shape, iters, warmup, device)
+        res['inference'] = bench_inference(model, batch_size, shape, iters, warmup, device,
+                                           original_shape)
     if not skip_decode:
         res['decode'] = bench_decode(model, cfg, vertices, shape, decode_repeat, device)
     if not skip_train:
-        res['train'] = bench_train(model, cfg, batch_size, shape, iters, warmup, device)
+        res['train'] = bench_train(model, cfg, batch_size, shape, iters, warmup, device,
+                                   original_shape)
     return res
 
 
@@ -404,6 +452,9 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu', help='cpu, cuda, cuda:0 ...')
     p.add_argument('--batch-size', type=int, default=1)
     p.add_argument('--shape', type=int, nargs='+', default=[512, 512], help='input H W')
+    p.add_argument('--original-shape', type=int, nargs='+', default=None,
+                   help='H W of the image as loaded, for a fine stage that crops it '
+                   "(refine.crop_source='original'; default: the input's)")
     p.add_argument('--iters', type=int, default=5, help='timed iterations per phase')
     p.add_argument('--warmup', type=int, default=1, help='untimed iterations per phase')
     p.add_argument('--num-vertices', type=int, nargs='+', default=[16, 32, 64, 128],
@@ -415,6 +466,8 @@ def parse_args(argv=None):
                    help='let inference stop at END instead of decoding num_vertices')
     p.add_argument('--random-text-encoder', action='store_true',
                    help='always use a random same-size BERT (no download)')
+    p.add_argument('--plain-attention', action='store_true',
+                   help='attention by plain matmul/softmax instead of the fused kernel')
     p.add_argument('--skip-inference', action='store_true')
     p.add_argument('--skip-train', action='store_true')
     p.add_argument('--skip-decode', action='store_true')
@@ -441,6 +494,8 @@ def main(argv=None) -> Dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     shape = args.shape * 2 if len(args.shape) == 1 else args.shape[:2]
+    original_shape = None if not args.original_shape else (
+        args.original_shape * 2 if len(args.original_shape) == 1 else args.original_shape[:2])
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -448,7 +503,8 @@ def main(argv=None) -> Dict:
         res = run(cfg, args.checkpoint, args.device, args.batch_size, shape, args.iters,
                   args.warmup, args.num_vertices, args.decode_repeat, args.natural_length,
                   True if args.random_text_encoder else None, args.skip_inference,
-                  args.skip_train, args.skip_decode, config_name=args.config)
+                  args.skip_train, args.skip_decode, config_name=args.config,
+                  plain_attention=args.plain_attention, original_shape=original_shape)
     except RuntimeError as err:
         if 'does not fit the config' not in str(err):
             raise
