@@ -57,11 +57,14 @@ model = dict(
 
 val_evaluator = dict(type='RECSMetric', generalized=True, category_key='category')
 test_evaluator = val_evaluator
-max_epochs = 3
-train_cfg = dict(max_epochs=max_epochs, val_interval=1)
+# the main job's iteration budget (IterBasedTrainLoop) cut to what fits 20 minutes with the
+# decoded crops: 3,800 iterations of 8 (3.4 passes over the 8,965 training refs, one
+# expression each) instead of 3 epochs of 1,132 (3,396)
+max_iters = 3800
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters // 2)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=0, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin=0, end=max_iters),
 ]
-default_hooks = dict(checkpoint=dict(save_best='recs/gIoU', rule='greater'))
+default_hooks = dict(checkpoint=dict(interval=max_iters // 2, save_best='recs/gIoU',
+                                     rule='greater'))

@@ -25,6 +25,27 @@ def test_rows_carry_the_paper_switches(ablation_tool):
         'randomness.seed=1', 'model.head.loss_gcl.loss_weight=0.0']
 
 
+def test_iteration_budget_for_the_iteration_based_main_job(ablation_tool, capsys):
+    """The native main job trains by iterations: --iters sets max_iters, the validation
+    interval (middle and end) and the cosine schedule's end; --epochs is refused for it, and
+    --iters for an epoch-based config."""
+    native = osp.join(REPO, 'configs', 'recs4r_tiny_synthetic_native.py')
+    classic = osp.join(REPO, 'configs', 'recs4r_tiny_synthetic.py')
+    assert ablation_tool.trains_by_iterations(native)
+    assert not ablation_tool.trains_by_iterations(classic)
+    assert ablation_tool.iter_schedulers(native) == [1]
+    assert ablation_tool.iter_schedulers(classic) == []
+    assert ablation_tool.row_options('gcl_off', None, [], [1], iters=300) == [
+        'train_cfg.max_iters=300', 'train_cfg.val_interval=150', 'param_scheduler.1.end=300',
+        'model.head.loss_gcl.loss_weight=0.0']
+    with pytest.raises(ValueError, match='not both'):
+        ablation_tool.row_options('full', 2, [], iters=300)
+    assert ablation_tool.main([native, '--epochs', '2', '--table-only']) == 1
+    assert 'trains by iterations' in capsys.readouterr().err
+    assert ablation_tool.main([classic, '--iters', '200', '--table-only']) == 1
+    assert 'trains by epochs' in capsys.readouterr().err
+
+
 def test_add_one_rows_switch_on_exactly_one_component(ablation_tool):
     """The paper's add-one form: the baseline has all four off, each baseline_X turns X
     back on (i.e. lacks X's off switch and has the other three)."""

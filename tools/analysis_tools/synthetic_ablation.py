@@ -5,6 +5,8 @@ directory, then the table is read from the runs' mmengine logs (the last validat
 
     python tools/analysis_tools/synthetic_ablation.py configs/recs4r_tiny_synthetic.py \
         --work-root work_dirs/ablation --epochs 8 --parallel 2 --seeds 0 1
+    python tools/analysis_tools/synthetic_ablation.py configs/recs4r_tiny_synthetic_native.py \
+        --work-root work_dirs/ablation_native --iters 2000 --parallel 2 --seeds 0 1
     python tools/analysis_tools/synthetic_ablation.py configs/recs4r_tiny_synthetic.py \
         --work-root work_dirs/ablation --seeds 0 1 --table-only      # re-print the table
 
@@ -18,7 +20,9 @@ tokens + polygon, FPN sum, no GCL) and ``baseline_lucdp`` / ``_rce`` / ``_cimf``
 row of one's own (e.g. ``--row rce_local model.rce.channel_source=local``). With ``--seeds``
 every row runs once per seed (``randomness.seed``) in ``WORK_ROOT/ROW/seedS`` and the table adds
 their mean. With ``--parallel`` the runs share the machine (each gets ``--threads`` intra-op
-threads).
+threads). ``--epochs`` sets the budget of a config that trains by epochs, ``--iters`` that of
+one that trains by iterations (``IterBasedTrainLoop``, e.g. the native main job; it then
+validates at the middle and the end); the cosine schedule's end follows either.
 """
 import argparse
 import os
@@ -79,19 +83,45 @@ def epoch_schedulers(config: str) -> List[int]:
             if sc.get('by_epoch', True) and sc.get('end') == max_epochs]
 
 
+def trains_by_iterations(config: str) -> bool:
+    """Whether the config's train loop is ``IterBasedTrainLoop`` (its budget is
+    ``max_iters``, overridden by ``--iters``) rather than epochs (``--epochs``)."""
+    from mmengine.config import Config
+    return Config.fromfile(config).get('train_cfg', {}).get('type') == 'IterBasedTrainLoop'
+
+
+def iter_schedulers(config: str) -> List[int]:
+    """Indices of the config's iteration-based ``param_scheduler`` entries that end at
+    ``max_iters`` (they follow an ``--iters`` override)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    scheds = cfg.get('param_scheduler') or []
+    scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
+    max_iters = cfg.get('train_cfg', {}).get('max_iters')
+    return [i for i, sc in enumerate(scheds)
+            if not sc.get('by_epoch', True) and sc.get('end') == max_iters]
+
+
 def row_options(name: str, epochs: Optional[int], extra: List[str],
                 schedulers: Sequence[int] = (), seed: Optional[int] = None,
-                rows: Optional[Dict[str, List[str]]] = None) -> List[str]:
+                rows: Optional[Dict[str, List[str]]] = None,
+                iters: Optional[int] = None) -> List[str]:
     """The ``--cfg-options`` of one row (schedule overrides first, then the seed, the
     switches and ``extra``); ``schedulers`` are the ``param_scheduler`` indices whose ``end``
-    follows ``epochs``; ``rows`` defaults to :data:`ROWS`."""
+    follows ``epochs`` (or ``iters``, validated at the middle and the end); ``rows``
+    defaults to :data:`ROWS`."""
     rows = ROWS if rows is None else rows
     if name not in rows:
         raise ValueError(f'unknown row {name!r}; rows: {", ".join(rows)}')
+    if epochs is not None and iters is not None:
+        raise ValueError('give the budget in epochs or in iterations, not both')
     opts = []
     if epochs is not None:
         opts.append(f'train_cfg.max_epochs={epochs}')
         opts += [f'param_scheduler.{i}.end={epochs}' for i in schedulers]
+    if iters is not None:
+        opts += [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={max(1, iters // 2)}']
+        opts += [f'param_scheduler.{i}.end={iters}' for i in schedulers]
     if seed is not None:
         opts.append(f'randomness.seed={seed}')
     return opts + rows[name] + list(extra)
@@ -152,10 +182,11 @@ def format_table(results: Dict[Tuple[str, Optional[int]], Optional[dict]],
 
 def run_rows(config: str, runs: List[Tuple[str, Optional[int]]], work_root: str,
              epochs: Optional[int], extra: List[str], parallel: int, threads: int,
-             rows: Optional[Dict[str, List[str]]] = None
+             rows: Optional[Dict[str, List[str]]] = None, iters: Optional[int] = None
              ) -> Dict[Tuple[str, Optional[int]], float]:
     """Train every (row, seed) run (``parallel`` at a time); returns wall minutes per run."""
-    schedulers = epoch_schedulers(config) if epochs is not None else []
+    schedulers = epoch_schedulers(config) if epochs is not None else (
+        iter_schedulers(config) if iters is not None else [])
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     pending, running, minutes = list(runs), {}, {}
     while pending or running:
@@ -165,7 +196,8 @@ def run_rows(config: str, runs: List[Tuple[str, Optional[int]]], work_root: str,
             os.makedirs(wd, exist_ok=True)
             log = open(osp.join(wd, 'ablation_stdout.log'), 'w')
             cmd = train_command(config, wd,
-                                row_options(run[0], epochs, extra, schedulers, run[1], rows))
+                                row_options(run[0], epochs, extra, schedulers, run[1], rows,
+                                            iters))
             print('[ablation] ' + ' '.join(cmd), flush=True)
             proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
                                     stderr=subprocess.STDOUT)
@@ -195,6 +227,8 @@ def main(argv=None) -> int:
                    help="run every row once per seed (default: the config's seed, once)")
     p.add_argument('--epochs', type=int, default=None,
                    help="override the config's max_epochs (and the cosine schedule's end)")
+    p.add_argument('--iters', type=int, default=None,
+                   help="override the max_iters of a config that trains by iterations")
     p.add_argument('--parallel', type=int, default=1, help='runs at a time')
     p.add_argument('--threads', type=int, default=1, help='intra-op threads per run')
     p.add_argument('--cfg-options', nargs='*', default=[],
@@ -205,6 +239,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if not osp.isfile(args.config):
         print(f'error: config {args.config} not found', file=sys.stderr)
+        return 1
+    by_iters = trains_by_iterations(args.config)
+    if args.epochs is not None and by_iters:
+        print(f'error: {args.config} trains by iterations (IterBasedTrainLoop): give the '
+              'budget with --iters, not --epochs', file=sys.stderr)
+        return 1
+    if args.iters is not None and not by_iters:
+        print(f'error: {args.config} trains by epochs: give the budget with --epochs, not '
+              '--iters', file=sys.stderr)
         return 1
     rows = dict(ROWS, paper=paper_row())
     for spec in args.row:
@@ -221,7 +264,7 @@ def main(argv=None) -> int:
     minutes = {}
     if not args.table_only:
         minutes = run_rows(args.config, runs, args.work_root, args.epochs, args.cfg_options,
-                           max(1, args.parallel), max(1, args.threads), rows)
+                           max(1, args.parallel), max(1, args.threads), rows, args.iters)
     results = {r: last_val(run_dir(args.work_root, *r)) for r in runs}
     keys = list(KEYS) + [f'{f}/{k}' for f in args.family for k in ('RIS_mIoU', 'RECS_Sum')]
     table = format_table(results, minutes, keys)
