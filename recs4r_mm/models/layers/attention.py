@@ -1,7 +1,7 @@
 """Multi-head attention with an optional key/value cache.
 
-Heads attend through PyTorch's fused ``scaled_dot_product_attention`` (``fused=True``: the
-main job's training iteration takes 13 % less time on 2 CPU cores, docs/design.md §9); while
+Heads attend through PyTorch's fused ``scaled_dot_product_attention`` (``fused=True``: a
+training step of the main job's model takes 17 % less time on CPU, docs/design.md §9); while
 ``torch.jit`` traces the module (``mmengine.analysis``, ``get_flops.py``) and with
 ``fused=False`` they use plain ``matmul``/``softmax`` ops, which the FLOP counter sees.
 
