@@ -71,16 +71,26 @@ def paper_row(path: str = PAPER_FORMULATION) -> List[str]:
 KEYS = ('VG_oIoU', 'VG_mIoU', 'VG_Acc@0.5', 'RIS_oIoU', 'RIS_mIoU', 'RECS_Sum')
 
 
-def epoch_schedulers(config: str) -> List[int]:
-    """Indices of the config's ``param_scheduler`` entries that end at ``max_epochs`` (they
-    follow an ``--epochs`` override)."""
+def _budget_schedulers(config: str, by_epoch: bool) -> List[int]:
+    """Indices of the config's ``param_scheduler`` entries counted in epochs (``by_epoch``) or
+    iterations that end at the train loop's ``max_epochs`` / ``max_iters``."""
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     scheds = cfg.get('param_scheduler') or []
     scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
-    max_epochs = cfg.get('train_cfg', {}).get('max_epochs')
+    budget = cfg.get('train_cfg', {}).get('max_epochs' if by_epoch else 'max_iters')
     return [i for i, sc in enumerate(scheds)
-            if sc.get('by_epoch', True) and sc.get('end') == max_epochs]
+            if sc.get('by_epoch', True) == by_epoch and sc.get('end') == budget]
+
+
+def epoch_schedulers(config: str) -> List[int]:
+    """The ``param_scheduler`` indices that follow an ``--epochs`` override."""
+    return _budget_schedulers(config, by_epoch=True)
+
+
+def iter_schedulers(config: str) -> List[int]:
+    """The ``param_scheduler`` indices that follow an ``--iters`` override."""
+    return _budget_schedulers(config, by_epoch=False)
 
 
 def trains_by_iterations(config: str) -> bool:
@@ -88,18 +98,6 @@ def trains_by_iterations(config: str) -> bool:
     ``max_iters``, overridden by ``--iters``) rather than epochs (``--epochs``)."""
     from mmengine.config import Config
     return Config.fromfile(config).get('train_cfg', {}).get('type') == 'IterBasedTrainLoop'
-
-
-def iter_schedulers(config: str) -> List[int]:
-    """Indices of the config's iteration-based ``param_scheduler`` entries that end at
-    ``max_iters`` (they follow an ``--iters`` override)."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
-    scheds = cfg.get('param_scheduler') or []
-    scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
-    max_iters = cfg.get('train_cfg', {}).get('max_iters')
-    return [i for i, sc in enumerate(scheds)
-            if not sc.get('by_epoch', True) and sc.get('end') == max_iters]
 
 
 def row_options(name: str, epochs: Optional[int], extra: List[str],
