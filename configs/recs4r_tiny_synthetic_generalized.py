@@ -18,14 +18,14 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'te
 img_scale = (128, 128)
 # each object's mask as loaded (KeepOriginalImage(instances=True)): the fine stage's targets
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    {{_base_.load_image}},
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
     dict(type='KeepOriginalImage', max_side=2048, instances=True),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    {{_base_.load_image}},
     dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),  # GT at original size

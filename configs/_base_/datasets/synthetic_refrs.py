@@ -12,16 +12,19 @@ img_scale = (128, 128)
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text', 'box_only',
              'category', 'shape_family')
 
+# Each scene holds several expressions: decoded images stay in memory (1,400 of the main job's
+# 384 px scenes take 620 MiB; each PNG costs about 5 ms to decode, 15 % of a CPU iteration).
+load_image = dict(type='CachedLoadImageFromFile', max_cache_mb=1024)
 # the image (and in training the GT) as loaded, for the fine stage's native crops and targets
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    load_image,
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),
     dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='PackRECSInputs', meta_keys=meta_keys)
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    load_image,
     dict(type='KeepOriginalImage', max_side=2048),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='LoadRECSAnnotations', with_bbox=True, with_mask=True),  # GT at original size
