@@ -2,8 +2,9 @@
 
 No paper part; docs/datasets.md "Pipelines".
 """
+import os
 from collections import OrderedDict
-from typing import Optional
+from typing import Hashable, Optional
 
 from mmcv.transforms import LoadImageFromFile
 
@@ -16,10 +17,12 @@ class CachedLoadImageFromFile(LoadImageFromFile):
 
     A dataset with many expressions per image decodes each image many times an epoch; the
     synthetic main job's noise-textured 384 px PNGs take about 5 ms each, 15 % of a CPU
-    training iteration. The cache holds each ``img_path``'s decoded array (after
-    ``to_float32``) until it would exceed ``max_cache_mb``, then drops the least recently used.
-    Every call gets its own copy, so later transforms may change it in place. Files are assumed
-    not to change while the pipeline lives; each dataloader worker has its own cache.
+    training iteration. The cache holds each file's decoded array (after ``to_float32``) until
+    it would exceed ``max_cache_mb``, then drops the least recently used. A local file is known
+    by its device, inode, size and modification time, so hard links to one file (the RefDIOR
+    layout's one image per object) share an entry and a rewritten file is decoded again; other
+    paths (``backend_args`` storage) by their name. Every call gets its own copy, so later
+    transforms may change it in place. Each dataloader worker has its own cache.
 
     Args:
         max_cache_mb (float): bound on the cached arrays' total size in MiB; 0 disables the
@@ -32,7 +35,7 @@ class CachedLoadImageFromFile(LoadImageFromFile):
         if not max_cache_mb >= 0:
             raise ValueError(f'max_cache_mb must be >= 0, got {max_cache_mb!r}')
         self.max_cache_bytes = int(max_cache_mb * 2**20)
-        self._cache = OrderedDict()  # img_path -> read-only decoded array
+        self._cache = OrderedDict()  # file key -> read-only decoded array
         self._cache_bytes = 0
 
     @property
@@ -40,8 +43,16 @@ class CachedLoadImageFromFile(LoadImageFromFile):
         """Number of cached images and their size in bytes."""
         return dict(images=len(self._cache), bytes=self._cache_bytes)
 
+    @staticmethod
+    def _file_key(path: str) -> Hashable:
+        try:
+            st = os.stat(path)
+        except (OSError, TypeError, ValueError):  # not a local file: mmengine.fileio reads it
+            return path
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
     def transform(self, results: dict) -> Optional[dict]:
-        key = results['img_path']
+        key = self._file_key(results['img_path'])
         img = self._cache.get(key)
         if img is None:
             results = super().transform(results)

@@ -40,7 +40,8 @@ def test_least_recently_used_is_dropped_at_the_bound(tmp_path):
     t(dict(img_path=paths[1]))
     t(dict(img_path=paths[0]))  # 0 is now the most recent: 1 goes when 2 arrives
     t(dict(img_path=paths[2]))
-    assert list(t._cache) == [paths[0], paths[2]] and t.cache_info['bytes'] == 180
+    assert list(t._cache) == [t._file_key(paths[0]), t._file_key(paths[2])]
+    assert t.cache_info['bytes'] == 180
     assert t(dict(img_path=paths[1]))['img'][1, 1, 0] == 10  # decoded again, right pixels
 
 
@@ -52,3 +53,17 @@ def test_disabled_cache_and_bad_bound(tmp_path):
         CachedLoadImageFromFile(max_cache_mb=-1)
     with pytest.raises(FileNotFoundError):
         t(dict(img_path=str(tmp_path / 'missing.png')))
+
+
+def test_hard_links_share_an_entry_and_a_rewritten_file_is_decoded_again(tmp_path):
+    import os
+    path = _write(tmp_path, 'a.png', 5)
+    os.link(path, str(tmp_path / 'b.png'))  # the RefDIOR layout: one linked image per object
+    t = CachedLoadImageFromFile()
+    t(dict(img_path=path))
+    assert t(dict(img_path=str(tmp_path / 'b.png')))['img'][3, 3, 0] == 5
+    assert t.cache_info['images'] == 1
+    os.remove(path)
+    _write(tmp_path, 'a.png', 9, size=(4, 4))  # a new file under the old name
+    out = t(dict(img_path=path))
+    assert out['img'][3, 3, 0] == 9 and out['ori_shape'] == (4, 4)
