@@ -13,7 +13,7 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'te
              'category', 'shape_family')
 
 # Each scene holds several expressions: decoded images stay in memory (1,400 of the main job's
-# 384 px scenes take 620 MiB; each PNG costs about 5 ms to decode, 15 % of a CPU iteration).
+# 384 px scenes take 620 MiB; each PNG costs about 5 ms to decode, 11 % of a CPU iteration).
 load_image = dict(type='CachedLoadImageFromFile', max_cache_mb=1024)
 # the image (and in training the GT) as loaded, for the fine stage's native crops and targets
 train_pipeline = [

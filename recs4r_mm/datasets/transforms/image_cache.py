@@ -16,7 +16,7 @@ class CachedLoadImageFromFile(LoadImageFromFile):
     """mmcv ``LoadImageFromFile`` with a least-recently-used cache of decoded images.
 
     A dataset with many expressions per image decodes each image many times an epoch; the
-    synthetic main job's noise-textured 384 px PNGs take about 5 ms each, 15 % of a CPU
+    synthetic main job's noise-textured 384 px PNGs take about 5 ms each, about 11 % of a CPU
     training iteration. The cache holds each file's decoded array (after ``to_float32``) until
     it would exceed ``max_cache_mb``, then drops the least recently used. A local file is known
     by its device, inode, size and modification time, so hard links to one file (the RefDIOR
@@ -67,7 +67,7 @@ class CachedLoadImageFromFile(LoadImageFromFile):
         results['ori_shape'] = img.shape[:2]
         return results
 
-    def _put(self, key: str, img) -> None:
+    def _put(self, key: Hashable, img) -> None:
         if img.nbytes > self.max_cache_bytes:
             return
         while self._cache_bytes + img.nbytes > self.max_cache_bytes:
