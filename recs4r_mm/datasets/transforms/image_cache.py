@@ -58,8 +58,8 @@ class CachedLoadImageFromFile(LoadImageFromFile):
             results = super().transform(results)
             if results is None:  # ignore_empty
                 return None
-            self._put(key, results['img'])
-            results['img'] = results['img'].copy()
+            if self._put(key, results['img']):  # the cache keeps this array: hand out a copy
+                results['img'] = results['img'].copy()
             return results
         self._cache.move_to_end(key)
         results['img'] = img.copy()
@@ -67,15 +67,17 @@ class CachedLoadImageFromFile(LoadImageFromFile):
         results['ori_shape'] = img.shape[:2]
         return results
 
-    def _put(self, key: Hashable, img) -> None:
+    def _put(self, key: Hashable, img) -> bool:
+        """Cache ``img`` (made read-only) under ``key``; False when it exceeds the bound."""
         if img.nbytes > self.max_cache_bytes:
-            return
+            return False
         while self._cache_bytes + img.nbytes > self.max_cache_bytes:
             _, old = self._cache.popitem(last=False)
             self._cache_bytes -= old.nbytes
         img.flags.writeable = False
         self._cache[key] = img
         self._cache_bytes += img.nbytes
+        return True
 
     def __repr__(self) -> str:
         return f'{super().__repr__()[:-1]}, max_cache_mb={self.max_cache_bytes / 2**20:g})'
