@@ -161,3 +161,54 @@ def test_score_head_gt_crops_are_positives():
     assert loss['acc_score'].item() == pytest.approx(50.0)
     with pytest.raises(ValueError, match='positives'):
         ContourScoreHead(8, positives='all')
+
+
+def test_score_head_context_reads_the_coarse_map_at_the_box():
+    """context=True: the logit depends on the coarse map inside the answer's box (a change
+    outside the box and below the map's max changes nothing the ROI sees), and the coarse
+    map gets a gradient."""
+    from recs4r_mm.models.heads import ContourScoreHead
+    torch.manual_seed(0)
+    head = ContourScoreHead(8, num_heads=2, context=True, roi_size=2).eval()
+    memory = torch.randn(1, 5, 8)
+    vis = torch.rand(1, 8, 8, 8) * 0.5
+    vis[..., 0, 0] = 1.0  # the map's max, inside the box
+    box = torch.tensor([[0.0, 0.0, 0.5, 0.5]])  # the top-left quarter of the map
+    base = head(memory, None, vis, box)
+    outside = vis.clone()
+    outside[..., 6:, 6:] = 0.1  # bottom-right, far from the box's samples, below the max
+    assert head(memory, None, outside, box).item() == pytest.approx(base.item(), abs=1e-6)
+    inside = vis.clone()
+    inside[..., :4, :4] = 0.0
+    assert abs(head(memory, None, inside, box).item() - base.item()) > 1e-4
+    other_box = torch.tensor([[0.5, 0.5, 1.0, 1.0]])
+    assert abs(head(memory, None, vis, other_box).item() - base.item()) > 1e-4
+    vis.requires_grad_(True)
+    head(memory, None, vis, box).sum().backward()
+    assert vis.grad[..., :4, :4].abs().sum() > 0
+    with pytest.raises(ValueError, match='needs the coarse map'):
+        head(memory, None)
+
+
+def test_context_score_head_trains_and_predicts_in_the_detector(tiny_cfg, make_batch):
+    from recs4r_mm.registry import MODELS
+    cfg = tiny_cfg.model
+    cfg.sequence_coder.generalized = True
+    cfg.refine.update(decoded_prob=0.5)
+    cfg.score_head = dict(type='ContourScoreHead', embed_dims=cfg.encoder.embed_dims,
+                          context=True)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    imgs, samples = _mixed_batch(make_batch)
+    model.train()
+    inputs, train_samples = _inputs(model, imgs, samples, True)
+    losses = model.loss(inputs, train_samples)
+    losses['loss_score'].backward()
+    assert model.score_head.context_proj.weight.grad.abs().sum() > 0
+    model.eval()
+    imgs, samples = _mixed_batch(make_batch)
+    inputs, test_samples = _inputs(model, imgs, samples, False)
+    with torch.no_grad():
+        out = model.decode(inputs, model._texts(test_samples))
+    assert out['scores'].shape == (3, ) and ((out['scores'] > 0) & (out['scores'] < 1)).all()
