@@ -230,3 +230,40 @@ def test_context_score_head_trains_and_predicts_in_the_detector(tiny_cfg, make_b
     assert out['scores'].shape == (3, ) and ((out['scores'] > 0) & (out['scores'] < 1)).all()
     with pytest.raises(ValueError, match='fine=True or context=True'):
         MODELS.build(dict(type='ContourScoreHead', embed_dims=8, fine=False))
+
+
+def test_decoded_crops_for_the_score_head_only(tiny_cfg, make_batch, monkeypatch):
+    """refine.decoded_crops='score': the fine stage trains on its own crops, the decoded boxes
+    get a second fine pass without gradient, and the score loss trains the head alone."""
+    from recs4r_mm.registry import MODELS
+    cfg = tiny_cfg.model
+    cfg.sequence_coder.generalized = True
+    cfg.refine.update(decoded_prob=1.0, decoded_prob_warmup=0, decoded_crops='score')
+    cfg.score_head = dict(type='ContourScoreHead', embed_dims=cfg.encoder.embed_dims)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    whole = torch.tensor([0., 0., 1., 1.])
+    monkeypatch.setattr(model, '_decoded_boxes', lambda *a: whole.repeat(3, 1))
+    crops, grad_on = [], []
+    fine_features = model.fine_features
+
+    def spy(*a):
+        crops.append(a[3].clone())
+        grad_on.append(torch.is_grad_enabled())
+        return fine_features(*a)
+    monkeypatch.setattr(model, 'fine_features', spy)
+    imgs, samples = _mixed_batch(make_batch)
+    model.train()
+    inputs, train_samples = _inputs(model, imgs, samples, True)
+    losses = model.loss(inputs, train_samples)
+    full = torch.tensor([0., 0., 64., 64.])
+    assert len(crops) == 2 and grad_on == [True, False]
+    assert not bool((crops[0] == full).all(1).any())  # the fine stage's own crops
+    assert bool((crops[1] == full).all(1).all())  # the decoded boxes, for the head
+    losses['loss_score'].backward()
+    assert model.score_head.query.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.encoder.parameters())  # features untouched
+    cfg.refine.decoded_crops = 'both'
+    with pytest.raises(ValueError, match="decoded_crops must be 'fine' or 'score'"):
+        MODELS.build(cfg)
