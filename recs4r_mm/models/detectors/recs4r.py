@@ -50,12 +50,6 @@ DEFAULT_REFINE = dict(
     # decoded_prob ramps linearly from 0 over this many training iterations (0 = none): the
     # first free-running boxes are noise
     decoded_prob_warmup=0,
-    # what the decoded boxes are for: 'fine' (they replace those samples' fine-stage training
-    # crops, and the confidence head reads the fine memory with its gradient) or 'score' (the
-    # fine stage keeps its own crops; the decoded ones go through a second, no-grad fine pass
-    # that only the confidence head learns from, and the head reads detached memory: it never
-    # shapes the features)
-    decoded_crops='fine',
     # stop the fine losses' gradient at the coarse box (crop place, T_f, size prior)
     detach_coarse=True,
     jitter_shift=0.1,  # centre shift, fraction of the box size
@@ -218,9 +212,6 @@ class RECS4R(BaseDetector):
         if not 0.0 <= float(self.refine_cfg['decoded_prob']) <= 1.0:
             raise ValueError(f"refine.decoded_prob must be in [0, 1], got "
                              f"{self.refine_cfg['decoded_prob']}")
-        if self.refine_cfg['decoded_crops'] not in ('fine', 'score'):
-            raise ValueError("refine.decoded_crops must be 'fine' or 'score', got "
-                             f"{self.refine_cfg['decoded_crops']!r}")
         self.coarse_seq_loss_weight = coarse_seq_loss_weight
         self.train_cfg = train_cfg or {}
         self.test_cfg = test_cfg or {}
@@ -620,13 +611,11 @@ class RECS4R(BaseDetector):
                 p *= min(1.0, self._train_steps / float(self.refine_cfg['decoded_prob_warmup']))
             use_decoded = torch.rand(b, device=device) < p
             decoded = self._decoded_boxes(memory, pad, vis, prior, use_decoded) * norm
-        # a score head of the coarse map alone scores the decoded boxes without fine crops;
-        # with decoded_crops='score' they get their own fine pass (below)
+        # a score head of the coarse map alone scores the decoded boxes without fine crops
         coarse_score = self.score_head is not None and not self.score_head.fine
-        score_crops = self.refine_cfg['decoded_crops'] == 'score' and decoded is not None
         src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes,
-                                     None if coarse_score or score_crops else decoded,
-                                     use_decoded, None if present.all() else present_t, img_hw)
+                                     None if coarse_score else decoded, use_decoded,
+                                     None if present.all() else present_t, img_hw)
         self._train_steps += 1
         fine = self.fine_features(batch_inputs, texts, vis, src, img_hw,
                                   self._originals(batch_data_samples), (text, text_mask))
@@ -661,44 +650,16 @@ class RECS4R(BaseDetector):
         losses.update(head_f.loss_gcl_by_outputs(
             pred_xy_f, f_tokens, gcl_masks, fine_mask_w))
         if self.score_head is not None:  # is the crop's source box the target?
-            if (coarse_score or score_crops) and decoded is not None:
+            if coarse_score and decoded is not None:
                 src = torch.where(use_decoded[:, None], decoded, src)
             src_iou = bbox_overlaps(src.detach(), gt_boxes, is_aligned=True)
             from_gt = present_t if use_decoded is None else present_t & ~use_decoded
             if self.refine_cfg['train_crop'] != 'gt_jitter':
                 from_gt = torch.zeros_like(present_t)  # teacher-forced boxes: by IoU
-            mem = fine.memory.detach() if score_crops else fine.memory
-            logits_s = self.score_head(mem, fine.padding_mask, vis,
+            logits_s = self.score_head(fine.memory, fine.padding_mask, vis,
                                        (src.detach() / norm).clamp(0, 1))
-            if score_crops and bool(use_decoded.any()):
-                logits_s = logits_s.clone()
-                logits_s[use_decoded] = self._score_decoded_crops(
-                    batch_inputs, batch_data_samples, texts, (text, text_mask), vis, src,
-                    img_hw, use_decoded)
             losses.update(self.score_head.loss(logits_s, src_iou, present_t, from_gt))
         return losses
-
-    def _score_decoded_crops(self, batch_inputs: Tensor, batch_data_samples: SampleList,
-                             texts: Sequence[str], text: Tuple[Tensor, Tensor], vis: Tensor,
-                             src: Tensor, img_hw: Tensor, which: Tensor) -> Tensor:
-        """Confidence logits (N,) of the samples ``which`` (B,) bool at their decoded boxes
-        ``src`` (B, 4) px: a fine pass without gradient (the features are not trained on the
-        model's wrong crops), then the head (``refine.decoded_crops='score'``)."""
-        idx = which.nonzero()[:, 0].tolist()
-        originals = self._originals(batch_data_samples)
-        with torch.no_grad():
-            feats = self.fine_features(
-                batch_inputs[which], [texts[i] for i in idx], vis[which].detach(), src[which],
-                img_hw[which], None if originals is None else [originals[i] for i in idx],
-                (text[0][which], text[1][which]))
-        return self.score_head(feats.memory, feats.padding_mask, vis[which].detach(),
-                               (src[which] / self._norm(batch_inputs)).clamp(0, 1))
-
-    @staticmethod
-    def _norm(batch_inputs: Tensor) -> Tensor:
-        """(4,) the padded input's [w, h, w, h]."""
-        hp, wp = batch_inputs.shape[-2:]
-        return torch.tensor([wp, hp, wp, hp], device=batch_inputs.device, dtype=torch.float32)
 
     # ------------------------------------------------------------------ inference
     def decode(self, batch_inputs: Tensor, texts: Sequence[str],
