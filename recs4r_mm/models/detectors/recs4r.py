@@ -611,10 +611,7 @@ class RECS4R(BaseDetector):
                 p *= min(1.0, self._train_steps / float(self.refine_cfg['decoded_prob_warmup']))
             use_decoded = torch.rand(b, device=device) < p
             decoded = self._decoded_boxes(memory, pad, vis, prior, use_decoded) * norm
-        # a score head of the coarse map alone scores the decoded boxes without fine crops
-        coarse_score = self.score_head is not None and not self.score_head.fine
-        src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes,
-                                     None if coarse_score else decoded, use_decoded,
+        src = self._train_crop_boxes(coarse_boxes * norm, gt_boxes, decoded, use_decoded,
                                      None if present.all() else present_t, img_hw)
         self._train_steps += 1
         fine = self.fine_features(batch_inputs, texts, vis, src, img_hw,
@@ -650,8 +647,6 @@ class RECS4R(BaseDetector):
         losses.update(head_f.loss_gcl_by_outputs(
             pred_xy_f, f_tokens, gcl_masks, fine_mask_w))
         if self.score_head is not None:  # is the crop's source box the target?
-            if coarse_score and decoded is not None:
-                src = torch.where(use_decoded[:, None], decoded, src)
             src_iou = bbox_overlaps(src.detach(), gt_boxes, is_aligned=True)
             from_gt = present_t if use_decoded is None else present_t & ~use_decoded
             if self.refine_cfg['train_crop'] != 'gt_jitter':

@@ -42,20 +42,15 @@ class ContourScoreHead(BaseModule):
             over the whole map (max), with the box itself; ``forward`` then needs ``vis`` and
             ``boxes``.
         roi_size (int): ROI side on the coarse map.
-        fine (bool): Read the fine pass's memory (False needs ``context``: the head then
-            scores a box from the coarse map alone, so the coarse stage's decoded boxes
-            train it without the fine pass running on them).
     """
 
     def __init__(self, embed_dims: int, num_heads: int = 4, iou_thr: float = 0.5,
                  positives: str = 'iou', loss_weight: float = 1.0, context: bool = False,
-                 roi_size: int = 4, fine: bool = True, init_cfg=None) -> None:
+                 roi_size: int = 4, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.fine = bool(fine)
-        if self.fine:
-            self.query = nn.Parameter(torch.zeros(1, 1, embed_dims))
-            nn.init.normal_(self.query, std=0.02)
-            self.attn = nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
+        self.query = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        nn.init.normal_(self.query, std=0.02)
+        self.attn = nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
         self.mlp = nn.Sequential(nn.LayerNorm(embed_dims), nn.Linear(embed_dims, embed_dims),
                                  nn.ReLU(inplace=True), nn.Linear(embed_dims, 1))
         if positives not in ('iou', 'gt_crops'):
@@ -66,22 +61,17 @@ class ContourScoreHead(BaseModule):
         self.loss_weight = float(loss_weight)
         self.context = bool(context)
         self.roi_size = int(roi_size)
-        if not (self.fine or self.context):
-            raise ValueError('ContourScoreHead needs fine=True or context=True')
         if self.context:  # [crop pooled, ROI mean, ROI max, map max, box] -> C
-            self.context_proj = nn.Linear((4 if self.fine else 3) * embed_dims + 4,
-                                          embed_dims)
+            self.context_proj = nn.Linear(4 * embed_dims + 4, embed_dims)
 
     def forward(self, memory: Tensor, padding_mask: Optional[Tensor] = None,
                 vis: Optional[Tensor] = None, boxes: Optional[Tensor] = None) -> Tensor:
-        """memory (B, S, C) of the fine pass (unused with ``fine=False``) and its padding mask
-        (B, S) (True = padding); with ``context``: ``vis`` (B, C, h, w) the coarse fused map
-        and ``boxes`` (B, 4) the answer's (source) box, normalised xyxy -> logits (B,)."""
-        pooled = []
-        if self.fine:
-            q = self.query.expand(memory.shape[0], -1, -1).to(memory)
-            pooled = [self.attn(q, memory, memory, key_padding_mask=padding_mask,
-                                need_weights=False)[0][:, 0]]
+        """memory (B, S, C) of the fine pass, padding mask (B, S) (True = padding); with
+        ``context``: ``vis`` (B, C, h, w) the coarse fused map and ``boxes`` (B, 4) the
+        answer's (source) box, normalised xyxy -> logits (B,)."""
+        q = self.query.expand(memory.shape[0], -1, -1).to(memory)
+        pooled = self.attn(q, memory, memory, key_padding_mask=padding_mask,
+                           need_weights=False)[0][:, 0]
         if self.context:
             if vis is None or boxes is None:
                 raise ValueError('ContourScoreHead(context=True) needs the coarse map `vis` '
@@ -89,9 +79,9 @@ class ContourScoreHead(BaseModule):
             h, w = vis.shape[-2:]
             px = boxes.to(vis) * vis.new_tensor([w, h, w, h])
             roi = crop_and_resize(vis, px, (self.roi_size, self.roi_size)).flatten(2)
-            pooled = [self.context_proj(torch.cat(
-                pooled + [roi.mean(2), roi.amax(2), vis.flatten(2).amax(2), boxes.to(vis)], 1))]
-        return self.mlp(pooled[0])[:, 0]
+            pooled = self.context_proj(torch.cat(
+                [pooled, roi.mean(2), roi.amax(2), vis.flatten(2).amax(2), boxes.to(vis)], 1))
+        return self.mlp(pooled)[:, 0]
 
     def loss(self, logits: Tensor, src_iou: Tensor, present: Tensor,
              from_gt: Optional[Tensor] = None) -> Dict[str, Tensor]:
