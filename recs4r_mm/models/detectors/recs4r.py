@@ -651,9 +651,8 @@ class RECS4R(BaseDetector):
             from_gt = present_t if use_decoded is None else present_t & ~use_decoded
             if self.refine_cfg['train_crop'] != 'gt_jitter':
                 from_gt = torch.zeros_like(present_t)  # teacher-forced boxes: by IoU
-            logits_s = self.score_head(fine.memory, fine.padding_mask, vis,
-                                       (src.detach() / norm).clamp(0, 1))
-            losses.update(self.score_head.loss(logits_s, src_iou, present_t, from_gt))
+            losses.update(self.score_head.loss(
+                self.score_head(fine.memory, fine.padding_mask), src_iou, present_t, from_gt))
         return losses
 
     # ------------------------------------------------------------------ inference
@@ -696,7 +695,6 @@ class RECS4R(BaseDetector):
         boxes = coarse_boxes
         head_f = self.fine_modules.head
         for _ in range(int(self.refine_cfg['test_passes'])):
-            src_boxes = boxes  # this pass's source box (the score head's, with context)
             feats = self.fine_features(batch_inputs, texts, vis, boxes * norm, img_hw,
                                        originals, (text, text_mask))
             fine = head_f.predict(feats.memory, feats.padding_mask,
@@ -711,8 +709,7 @@ class RECS4R(BaseDetector):
             boxes = self.coder.rect(fine['tokens'], coords)
         scores = fine['scores']
         if self.score_head is not None:
-            scores = self.score_head(feats.memory, feats.padding_mask, vis,
-                                     src_boxes.clamp(0, 1)).sigmoid()
+            scores = self.score_head(feats.memory, feats.padding_mask).sigmoid()
         out.update(tokens=fine['tokens'], coords=coords, scores=scores,
                    crop_boxes=feats.crop_boxes / norm,
                    fine_no_target_prob=fine['no_target_prob'])

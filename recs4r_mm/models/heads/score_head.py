@@ -8,9 +8,7 @@ head reads the fine stage's fused image-and-text memory of the crop the fine sta
 overlaps the referred target by IoU >= ``iou_thr``; no-target expressions are negatives. It
 is trained with the other losses on the crops the fine stage trains on, which include the
 coarse stage's own free-running boxes (``refine.decoded_prob``), so its negatives are the
-model's real mistakes. With ``context`` it also reads the coarse stage's fused visual map of
-the whole image inside and around the answer's box, where a relation ("the car left of the
-bridge") or an absolute position can be checked, which the crop alone cannot.
+model's real mistakes.
 """
 from typing import Dict, Optional
 
@@ -20,7 +18,6 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from recs4r_mm.models.layers.roi_crop import crop_and_resize
 from recs4r_mm.registry import MODELS
 
 
@@ -37,16 +34,10 @@ class ContourScoreHead(BaseModule):
             trained to recover the object from) are positives whatever their IoU, the coarse
             stage's own boxes are labelled by IoU.
         loss_weight (float): Weight of the binary cross-entropy.
-        context (bool): Also read the coarse stage's fused visual map (B, C, h, w): its
-            features inside the answer's box (ROI-aligned to ``roi_size``², mean and max) and
-            over the whole map (max), with the box itself; ``forward`` then needs ``vis`` and
-            ``boxes``.
-        roi_size (int): ROI side on the coarse map.
     """
 
     def __init__(self, embed_dims: int, num_heads: int = 4, iou_thr: float = 0.5,
-                 positives: str = 'iou', loss_weight: float = 1.0, context: bool = False,
-                 roi_size: int = 4, init_cfg=None) -> None:
+                 positives: str = 'iou', loss_weight: float = 1.0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.query = nn.Parameter(torch.zeros(1, 1, embed_dims))
         nn.init.normal_(self.query, std=0.02)
@@ -59,29 +50,13 @@ class ContourScoreHead(BaseModule):
         self.positives = positives
         self.iou_thr = float(iou_thr)
         self.loss_weight = float(loss_weight)
-        self.context = bool(context)
-        self.roi_size = int(roi_size)
-        if self.context:  # [crop pooled, ROI mean, ROI max, map max, box] -> C
-            self.context_proj = nn.Linear(4 * embed_dims + 4, embed_dims)
 
-    def forward(self, memory: Tensor, padding_mask: Optional[Tensor] = None,
-                vis: Optional[Tensor] = None, boxes: Optional[Tensor] = None) -> Tensor:
-        """memory (B, S, C) of the fine pass, padding mask (B, S) (True = padding); with
-        ``context``: ``vis`` (B, C, h, w) the coarse fused map and ``boxes`` (B, 4) the
-        answer's (source) box, normalised xyxy -> logits (B,)."""
+    def forward(self, memory: Tensor, padding_mask: Optional[Tensor] = None) -> Tensor:
+        """memory (B, S, C), padding mask (B, S) (True = padding) -> logits (B,)."""
         q = self.query.expand(memory.shape[0], -1, -1).to(memory)
         pooled = self.attn(q, memory, memory, key_padding_mask=padding_mask,
-                           need_weights=False)[0][:, 0]
-        if self.context:
-            if vis is None or boxes is None:
-                raise ValueError('ContourScoreHead(context=True) needs the coarse map `vis` '
-                                 'and the answer boxes `boxes`')
-            h, w = vis.shape[-2:]
-            px = boxes.to(vis) * vis.new_tensor([w, h, w, h])
-            roi = crop_and_resize(vis, px, (self.roi_size, self.roi_size)).flatten(2)
-            pooled = self.context_proj(torch.cat(
-                [pooled, roi.mean(2), roi.amax(2), vis.flatten(2).amax(2), boxes.to(vis)], 1))
-        return self.mlp(pooled)[:, 0]
+                           need_weights=False)[0]
+        return self.mlp(pooled)[:, 0, 0]
 
     def loss(self, logits: Tensor, src_iou: Tensor, present: Tensor,
              from_gt: Optional[Tensor] = None) -> Dict[str, Tensor]:
